@@ -54,15 +54,18 @@ def synthetic_log(rows: int, seed: int = 0) -> LoggedData:
 
 
 def measure(step: Callable[[], object]) -> tuple[float, float, float, object]:
-    """Wall seconds, CPU seconds and peak traced MB of one call (numpy buffers are traced).
+    """Wall seconds, CPU seconds and peak traced MB of one step.
 
-    CPU time next to wall time shows how much the run was slowed by other processes:
-    on an idle 2-core machine CPU seconds approach twice the wall seconds.
+    Timed without tracemalloc and traced in a second call: tracing takes the GIL on
+    every allocation, which serialises the bootstrap's worker threads. CPU time next to
+    wall time shows how much other processes slowed the run: on an idle 2-core machine
+    the bootstrap's CPU seconds approach twice its wall seconds.
     """
-    tracemalloc.start()
     start, cpu_start = time.perf_counter(), time.process_time()
     result = step()
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    tracemalloc.start()
+    step()
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
     return seconds, cpu, peak, result
