@@ -1,0 +1,76 @@
+"""Configuration: defaults, then a JSON file named by ``ELICIT_CONFIG``, then ``ELICIT_*``
+environment variables, then the overrides a caller (a test) passes — later wins.
+
+Every key is documented in the README's configuration table; the names here are the
+names there without the ``ELICIT_`` prefix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from policies.rewards import DEFAULT_PROMPT_REWARDS, DEFAULT_SLATE_REWARDS
+
+DEFAULTS: dict[str, Any] = {
+    "MONGO_URI": None,  # unset: start the embedded nx-27017 server under DATA_DIR
+    "DB": "elicit",
+    "DATA_DIR": ".elicit",
+    "SECRET": "elicit-development-secret",  # keyed hash of user ids; set it in production
+    "REWARD_WINDOW_S": 600.0,
+    "EPSILON": 0.1,
+    "SLATE_VW_ARGS": "--ccb_explore_adf -q UA -q UI -q SA -q SI --quiet",  # same as bandit.slates
+    "SEED": None,  # None: fresh entropy; an int makes sampling reproducible
+    "MAX_CANDIDATES": 500,
+    "MAX_FEATURES": 200,
+    "MAX_CONTENT_LENGTH": 1 << 20,
+    "LEARN_INTERVAL_S": 5.0,  # wall seconds between background learner passes
+    "LEARN_BATCH": 5000,
+    "MODEL_REFRESH_S": 30.0,  # wall seconds between workers' checks for a newer model
+    "BACKGROUND_JOBS": True,  # learner (and later scheduler) inside the service process
+    "STORE_TIMEOUT_MS": 3000,
+    "SLATE_REWARDS": DEFAULT_SLATE_REWARDS,
+    "PROMPT_REWARDS": DEFAULT_PROMPT_REWARDS,
+}
+
+_NUMERIC = {key for key, value in DEFAULTS.items() if isinstance(value, (int, float)) and not isinstance(value, bool)}
+
+
+def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key in DEFAULTS:
+        raw = environ.get(f"ELICIT_{key}")
+        if raw is None or raw == "":
+            continue
+        if key in _NUMERIC or key == "SEED":
+            found[key] = float(raw) if "." in raw else int(raw)
+        elif isinstance(DEFAULTS[key], bool):
+            found[key] = raw.strip().lower() in {"1", "true", "yes", "on"}
+        elif isinstance(DEFAULTS[key], dict):
+            found[key] = {**DEFAULTS[key], **json.loads(raw)}
+        else:
+            found[key] = raw
+    return found
+
+
+def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Merge defaults → file → environment → overrides.
+
+    >>> load_config({"DB": "x"}, environ={"ELICIT_REWARD_WINDOW_S": "60"})["REWARD_WINDOW_S"]
+    60
+    """
+    environ = os.environ if environ is None else environ
+    config = dict(DEFAULTS)
+    path = environ.get("ELICIT_CONFIG")
+    if path:
+        config.update(json.loads(Path(path).read_text()))
+    config.update(_from_env(environ))
+    if overrides:
+        config.update(overrides)
+    unknown = set(config) - set(DEFAULTS) - {"CLOCK", "TESTING"}
+    if unknown:
+        raise ValueError(f"unknown configuration keys: {sorted(unknown)}")
+    return config

@@ -1,0 +1,123 @@
+"""Join decisions with outcomes when their reward window closes, learn, publish.
+
+Exactly-once learning without multi-document transactions: a pass that will publish
+model version ``v + 1`` first *claims* each due decision with a conditional update
+(``learn_version: None → v + 1``), learns only what it claimed, then publishes the
+snapshot. A learner that dies between claiming and publishing leaves claims above the
+latest published version; the next pass releases them first, so every decision ends up
+in exactly one published model.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bandit.features import encode
+from bandit.slates import SlateModel, slot_text
+from policies.rewards import SlateReward
+from service.clock import Clock
+from service.models import ModelRegistry
+from service.slates import candidates_of
+from service.store import Store
+
+
+@dataclass(frozen=True)
+class LearnPass:
+    learned: int
+    version: int
+    released: int
+
+
+def slate_rewards(decision: Mapping[str, Any], outcome_docs: list[Mapping[str, Any]], reward: SlateReward) -> list[float]:
+    """Per-slot rewards from the outcomes that arrived inside the reward window."""
+    window_end = decision["window_end"]
+    events = [
+        (outcome["item_id"], outcome["type"], float(outcome.get("value", 1.0)))
+        for doc in outcome_docs
+        if doc["t"] <= window_end
+        for outcome in doc["outcomes"]
+    ]
+    return reward.slot_rewards([choice["item_id"] for choice in decision["chosen"]], events)
+
+
+def learn_slate_decision(model: SlateModel, decision: Mapping[str, Any], rewards: list[float]) -> int:
+    """One single-slot CCB example per served slot, over the candidates allowed there."""
+    by_id = {candidate.id: candidate for candidate in candidates_of(decision)}
+    context_text = encode(decision["context"], "U")
+    for choice, slot_reward in zip(decision["chosen"], rewards):
+        allowed = choice["allowed"]
+        slot = decision["slots"][choice["slot"]]
+        model.learn_slot(
+            context_text,
+            [by_id[item_id].vw_text for item_id in allowed],
+            slot_text(slot.get("features") or {}, choice["slot"]),
+            chosen=allowed.index(choice["item_id"]),
+            cost=-slot_reward,
+            probability=choice["probability"],
+        )
+    return len(decision["chosen"])
+
+
+class Learner:
+    """The join-and-learn loop for slates; one per deployment (see ``run_once``)."""
+
+    kind = "slate"
+
+    def __init__(self, store: Store, registry: ModelRegistry[SlateModel], config: Mapping[str, Any], clock: Clock) -> None:
+        self.store = store
+        self.registry = registry
+        self.config = config
+        self.clock = clock
+        self.reward = SlateReward(dict(config["SLATE_REWARDS"]))
+        self._lock = threading.Lock()
+        self._model: SlateModel | None = None
+        self._model_version = -1
+        self._examples_seen = 0
+
+    def _base_model(self) -> tuple[SlateModel, int]:
+        meta = self.store.latest_model_meta(self.kind)
+        version = 0 if meta is None else int(meta["version"])
+        if self._model is None or self._model_version != version:
+            if meta is None:
+                self._model, self._examples_seen = SlateModel.new(epsilon=float(self.config["EPSILON"])), 0
+            else:
+                self._model = SlateModel.from_bytes(self.store.load_model(meta["file_id"]))
+                self._examples_seen = int(meta.get("examples_seen", 0))
+            self._model_version = version
+        return self._model, version
+
+    def run_once(self) -> LearnPass:
+        """Learn every decision whose window has closed (up to ``LEARN_BATCH``)."""
+        with self._lock:
+            try:
+                return self._pass()
+            except BaseException:
+                # The in-memory model may hold examples no snapshot has: reload next time.
+                self._model, self._model_version = None, -1
+                raise
+
+    def _pass(self) -> LearnPass:
+        model, base = self._base_model()
+        released = self.store.release_claims_above(self.kind, base)
+        due = self.store.due_decisions(self.kind, self.clock.now_ms(), int(self.config["LEARN_BATCH"]))
+        if not due:
+            return LearnPass(0, base, released)
+        outcomes = self.store.outcomes_for([decision["_id"] for decision in due])
+        version = base + 1
+        learned = 0
+        for decision in due:
+            rewards = slate_rewards(decision, outcomes[decision["_id"]], self.reward)
+            if self.store.claim_for_learning(decision["_id"], version, rewards, self.clock.now_ms()):
+                self._examples_seen += learn_slate_decision(model, decision, rewards)
+                learned += 1
+        if learned:
+            self.store.save_model(
+                self.kind, version, model.to_bytes(),
+                {"examples_seen": self._examples_seen, "decisions": learned, "published_at": self.clock.now_ms()},
+            )
+            self._model_version = version
+            self.registry.refresh()
+        return LearnPass(learned, version if learned else base, released)

@@ -1,0 +1,84 @@
+"""Everything one service process holds: store, clock, models, deciders, background jobs.
+
+Built once by :func:`service.app.create_app` and kept in ``app.extensions["elicit"]``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from bandit.slates import SlateModel
+from service.clock import Clock, SystemClock
+from service.learner import Learner
+from service.models import ModelRegistry
+from service.slates import SlateDecider
+from service.store import EmbeddedMongo, Store
+
+log = logging.getLogger("elicit")
+
+
+class Runtime:
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.config = config
+        self.clock: Clock = config.get("CLOCK") or SystemClock()
+        self.embedded: EmbeddedMongo | None = None
+        uri = config.get("MONGO_URI")
+        if not uri:
+            self.embedded = EmbeddedMongo(Path(str(config["DATA_DIR"]))).start()
+            atexit.register(self.embedded.stop)
+            uri = self.embedded.uri
+            log.info("started embedded store at %s", uri)
+        self.store = Store(str(uri), str(config["DB"]), timeout_ms=int(config["STORE_TIMEOUT_MS"]))
+        epsilon = float(config["EPSILON"])
+        slate_args = str(config["SLATE_VW_ARGS"])
+        self.slate_models: ModelRegistry[SlateModel] = ModelRegistry(
+            self.store, "slate", lambda: SlateModel.new(epsilon=epsilon, args=slate_args), SlateModel.from_bytes
+        )
+        self.slates = SlateDecider(self.store, self.slate_models, config, self.clock)
+        self.learner = Learner(self.store, self.slate_models, config, self.clock)
+        self.scheduler: BackgroundScheduler | None = None
+        self.ready_error: str | None = None
+        try:
+            self.store.ensure_indexes()
+            self.slate_models.refresh()
+        except Exception as exc:  # the store may come up later; /readyz says so meanwhile
+            self.ready_error = str(exc)
+            log.warning("store not ready at start-up: %s", exc)
+
+    def start_background(self) -> None:
+        """Learner and model refresh as APScheduler interval jobs (single-process mode)."""
+        if self.scheduler is not None:
+            return
+        scheduler = BackgroundScheduler(timezone="UTC")
+        scheduler.add_job(self._learn, "interval", seconds=float(self.config["LEARN_INTERVAL_S"]), max_instances=1, coalesce=True)
+        scheduler.add_job(self._refresh, "interval", seconds=float(self.config["MODEL_REFRESH_S"]), max_instances=1, coalesce=True)
+        scheduler.start()
+        self.scheduler = scheduler
+
+    def _learn(self) -> None:
+        try:
+            result = self.learner.run_once()
+            if result.learned:
+                log.info("learned %d decisions into slate-v%d", result.learned, result.version)
+        except Exception:
+            log.exception("learner pass failed; it will be retried")
+
+    def _refresh(self) -> None:
+        try:
+            self.slate_models.refresh()
+        except Exception:
+            log.exception("model refresh failed; serving the current version")
+
+    def close(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=True)
+            self.scheduler = None
+        self.store.close()
+        if self.embedded is not None:
+            self.embedded.stop()

@@ -1,0 +1,150 @@
+"""Request models: pydantic validates traffic once, at the edge, and names the field.
+
+Feature dictionaries are checked by :func:`bandit.features.validate` (types, limits, VW
+safety) after pydantic has checked the shape; size limits that come from configuration are
+checked by :func:`check_limits`. Every failure becomes :class:`bandit.errors.InvalidInput`
+(or a subclass) carrying the dotted path of the offending field.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bandit.errors import InvalidInput, MalformedRequest
+from bandit.features import validate as validate_features
+from policies.rewards import OUTCOME_TYPES
+
+Id = Annotated[str, Field(min_length=1, max_length=256)]
+Features = dict[str, Any]
+OutcomeType = Literal["click", "consume", "purchase", "skip", "thumbs_down", "thumbs_up", "double_thumbs_up"]
+assert set(OutcomeType.__args__) == set(OUTCOME_TYPES)  # type: ignore[attr-defined]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class CandidateIn(_Strict):
+    id: Id
+    features: Features = Field(default_factory=dict)
+    category: Id | None = None
+    creator: Id | None = None
+    kind: Literal["single", "repeatable", "durable"] = "single"
+
+
+class SlotIn(_Strict):
+    id: Id
+    features: Features = Field(default_factory=dict)
+
+
+class SlateRequest(_Strict):
+    user_id: Id
+    context: Features = Field(default_factory=dict)
+    candidates: list[CandidateIn] = Field(min_length=1)
+    slots: Annotated[int, Field(ge=1)] | list[SlotIn]
+    event_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    defer_activation: bool = False
+
+
+class OutcomeIn(_Strict):
+    item_id: Id
+    type: OutcomeType
+    value: float = 1.0
+
+
+class OutcomesRequest(_Strict):
+    outcomes: list[OutcomeIn] = Field(min_length=1, max_length=1000)
+    outcome_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _reject_constant(name: str) -> float:
+    raise MalformedRequest(f"non-finite number {name} is not valid JSON", field="body")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 parses to inf
+        raise MalformedRequest(f"number {text} overflows to infinity", field="body")
+    return value
+
+
+def parse_json(raw: bytes) -> Any:
+    """Strict JSON: NaN, ±Infinity and overflowing numbers (which Python's json accepts) are refused."""
+    try:
+        return json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
+    except MalformedRequest:
+        raise
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedRequest(f"body is not valid JSON: {exc}", field="body") from exc
+
+
+def field_path(loc: tuple[Any, ...]) -> str:
+    """``('candidates', 3, 'id')`` → ``candidates[3].id``; union branch tags dropped."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif isinstance(part, str) and ("[" in part or "-" in part or part in {"int", "str", "float", "bool"}):
+            continue  # a union branch tag such as 'constrained-int' or 'list[SlotIn]', not a field
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "body"
+
+
+def parse_model(model: type[M], payload: Any) -> M:
+    if not isinstance(payload, dict):
+        raise MalformedRequest("body must be a JSON object", field="body")
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InvalidInput(first["msg"], field=field_path(tuple(first["loc"]))) from exc
+
+
+def _finite(value: float, field: str) -> None:
+    if not math.isfinite(value):
+        raise InvalidInput("must be a finite number", field=field)
+
+
+def check_slate(request: SlateRequest, *, max_candidates: int, max_features: int) -> list[SlotIn]:
+    """Rules pydantic cannot express; returns the slots as a list."""
+    if len(request.candidates) > max_candidates:
+        raise InvalidInput(f"at most {max_candidates} candidates are allowed", field="candidates")
+    validate_features(request.context, field="context", max_features=max_features)
+    seen: set[str] = set()
+    for index, candidate in enumerate(request.candidates):
+        if candidate.id in seen:
+            raise InvalidInput(f"duplicate candidate id {candidate.id!r}", field=f"candidates[{index}].id")
+        seen.add(candidate.id)
+        validate_features(candidate.features, field=f"candidates[{index}].features", max_features=max_features)
+    if isinstance(request.slots, int):
+        slots = [SlotIn(id=str(position), features={}) for position in range(request.slots)]
+    else:
+        slots = request.slots
+        if not slots:
+            raise InvalidInput("at least one slot is required", field="slots")
+        slot_ids: set[str] = set()
+        for index, slot in enumerate(slots):
+            if slot.id in slot_ids:
+                raise InvalidInput(f"duplicate slot id {slot.id!r}", field=f"slots[{index}].id")
+            slot_ids.add(slot.id)
+            validate_features(slot.features, field=f"slots[{index}].features", max_features=max_features)
+    if len(slots) > len(request.candidates):
+        raise InvalidInput(
+            f"{len(slots)} slots but only {len(request.candidates)} candidates", field="slots"
+        )
+    return slots
+
+
+def check_outcomes(request: OutcomesRequest, served: set[str]) -> None:
+    for index, outcome in enumerate(request.outcomes):
+        _finite(outcome.value, f"outcomes[{index}].value")
+        if outcome.item_id not in served:
+            raise InvalidInput(f"item {outcome.item_id!r} was not in the slate", field=f"outcomes[{index}].item_id")

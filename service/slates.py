@@ -1,0 +1,152 @@
+"""Slate decisions: validate, decide with exact propensities, log durably, then answer.
+
+The decision document is written before the response exists; if the write fails the
+client gets a 503 and nothing was served, so nothing acknowledged is ever lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from bandit.errors import Conflict, NotFound
+from bandit.slates import Candidate, SlateModel
+from policies.sampling import MIN_SHARE
+from policies.slates import LearnedSlatePolicy, fill_slate
+from service.clock import Clock
+from service.identity import user_key
+from service.models import ModelRegistry
+from service.schemas import OutcomesRequest, SlateRequest, check_outcomes, check_slate, parse_model
+from service.store import Store
+
+
+def fingerprint(payload: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def candidates_of(decision: Mapping[str, Any]) -> list[Candidate]:
+    return [
+        Candidate(c["id"], c.get("features") or {}, c.get("category"), c.get("creator"), c.get("kind", "single"))
+        for c in decision["candidates"]
+    ]
+
+
+def slate_response(decision: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "event_id": decision["_id"],
+        "model_version": decision["model_version"],
+        "slate": [
+            {"slot": choice["slot"], "slot_id": choice["slot_id"], "item_id": choice["item_id"], "probability": choice["probability"]}
+            for choice in decision["chosen"]
+        ],
+    }
+
+
+class SlateDecider:
+    def __init__(
+        self, store: Store, registry: ModelRegistry[SlateModel], config: Mapping[str, Any], clock: Clock
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.config = config
+        self.clock = clock
+        self._rng = np.random.default_rng(config.get("SEED"))
+        self._rng_lock = threading.Lock()
+
+    def decide(self, payload: Any) -> tuple[dict[str, Any], bool]:
+        """Returns ``(response body, created)``; ``created`` is False for a replayed event id."""
+        request = parse_model(SlateRequest, payload)
+        slots = check_slate(
+            request, max_candidates=int(self.config["MAX_CANDIDATES"]), max_features=int(self.config["MAX_FEATURES"])
+        )
+        request_hash = fingerprint(payload)
+        if request.event_id is not None:
+            existing = self.store.get_decision(request.event_id)
+            if existing is not None:
+                return self._replay(existing, request_hash), False
+
+        candidates = [Candidate(c.id, c.features, c.category, c.creator, c.kind) for c in request.candidates]
+        slot_pairs = [(slot.id, slot.features) for slot in slots]
+        model, version_id = self.registry.current()
+        # One generator serves all threads; the lock keeps its stream well defined.
+        with self._rng_lock:
+            choices = fill_slate(LearnedSlatePolicy(model), request.context, candidates, slot_pairs, self._rng)
+
+        now = self.clock.now_ms()
+        activated = not request.defer_activation
+        window_ms = int(float(self.config["REWARD_WINDOW_S"]) * 1000)
+        decision = {
+            "_id": request.event_id or uuid.uuid4().hex,
+            "kind": "slate",
+            "t": now,
+            "user": user_key(str(self.config["SECRET"]), request.user_id),
+            "context": request.context,
+            "candidates": [c.model_dump() for c in request.candidates],
+            "slots": [slot.model_dump() for slot in slots],
+            "chosen": [
+                {
+                    "slot": c.slot,
+                    "slot_id": c.slot_id,
+                    "item_id": c.item_id,
+                    "probability": c.probability,
+                    "allowed": list(c.allowed),
+                    "distribution": list(c.distribution),
+                }
+                for c in choices
+            ],
+            "policy": "learned",
+            "model_version": version_id,
+            "exploration": {"epsilon": float(self.config["EPSILON"]), "min_share": MIN_SHARE},
+            "activated": activated,
+            "activated_at": now if activated else None,
+            "window_end": now + window_ms if activated else None,
+            "learn_version": None,
+            "learned_at": None,
+            "reward": None,
+            "request_sha256": request_hash,
+        }
+        existing = self.store.insert_decision(decision)
+        if existing is not None:  # a concurrent request with the same event id won the race
+            return self._replay(existing, request_hash), False
+        return slate_response(decision), True
+
+    def _replay(self, existing: Mapping[str, Any], request_hash: str) -> dict[str, Any]:
+        if existing.get("kind") != "slate" or existing.get("request_sha256") != request_hash:
+            raise Conflict("event_id was already used for a different request", field="event_id")
+        return slate_response(existing)
+
+    def record_outcomes(self, event_id: str, payload: Any) -> dict[str, Any]:
+        request = parse_model(OutcomesRequest, payload)
+        decision = self.store.get_decision(event_id)
+        if decision is None or decision.get("kind") != "slate":
+            raise NotFound(f"no slate decision with event id {event_id!r}", field="event_id")
+        check_outcomes(request, {choice["item_id"] for choice in decision["chosen"]})
+        now = self.clock.now_ms()
+        outcome_id = request.outcome_id or uuid.uuid4().hex
+        recorded = self.store.insert_outcome(
+            {
+                "_id": f"{event_id}/{outcome_id}",
+                "event_id": event_id,
+                "kind": "slate",
+                "t": now,
+                "outcomes": [outcome.model_dump() for outcome in request.outcomes],
+            }
+        )
+        window_end = decision.get("window_end")
+        counted = bool(decision.get("activated")) and window_end is not None and now <= window_end
+        return {"event_id": event_id, "outcome_id": outcome_id, "duplicate": not recorded, "in_window": counted}
+
+    def activate(self, event_id: str) -> dict[str, Any]:
+        decision = self.store.get_decision(event_id)
+        if decision is None:
+            raise NotFound(f"no decision with event id {event_id!r}", field="event_id")
+        now = self.clock.now_ms()
+        window_end = now + int(float(self.config["REWARD_WINDOW_S"]) * 1000)
+        changed = self.store.activate(event_id, now, window_end)
+        return {"event_id": event_id, "activated": True, "changed": changed}

@@ -1,0 +1,176 @@
+"""The MongoDB store: the only module that talks pymongo.
+
+Every operation elicit performs on MongoDB lives here, so the store conformance test
+(tests/test_store_conformance.py) can exercise each one against the server in use. Times
+are integer epoch milliseconds. pymongo errors are mapped onto :mod:`bandit.errors`:
+unreachable → :class:`StoreUnavailable` (HTTP 503), anything else → :class:`StoreError`.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Callable, Iterator
+from typing import Any, ParamSpec, TypeVar
+
+import gridfs
+import pymongo
+from pymongo import errors as mongo_errors
+
+from bandit.errors import StoreError, StoreUnavailable
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_UNREACHABLE = (mongo_errors.ConnectionFailure, mongo_errors.ServerSelectionTimeoutError, mongo_errors.AutoReconnect)
+
+
+def _mapped(method: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except _UNREACHABLE as exc:
+            raise StoreUnavailable("the store (MongoDB) cannot be reached; retry later") from exc
+        except mongo_errors.PyMongoError as exc:
+            raise StoreError(f"store operation {method.__name__} failed: {exc}") from exc
+
+    return wrapper
+
+
+class Store:
+    """Collections of design.md, "Collections", behind methods that say what they do."""
+
+    def __init__(self, uri: str, db_name: str, timeout_ms: int = 3000) -> None:
+        self.client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
+            uri, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms, tz_aware=True
+        )
+        self.db = self.client[db_name]
+        self.decisions = self.db["decisions"]
+        self.outcomes = self.db["outcomes"]
+        self.locks = self.db["locks"]
+        # Bytes in GridFS; the index of versions in its own collection, because nx-27017
+        # does not sort GridFS file documents by metadata fields (docs/store.md).
+        self._model_blobs = gridfs.GridFS(self.db, collection="modelblobs")
+        self.models = self.db["models"]
+
+    def close(self) -> None:
+        self.client.close()
+
+    @_mapped
+    def drop_database(self) -> None:
+        """Tests and ``elicit demo --fresh`` only."""
+        self.client.drop_database(self.db.name)
+
+    @_mapped
+    def ping(self) -> bool:
+        return bool(self.client.admin.command("ping").get("ok"))
+
+    @_mapped
+    def ensure_indexes(self) -> None:
+        """Idempotent; called at start-up by every process."""
+        self.decisions.create_index([("kind", 1), ("learn_version", 1), ("activated", 1), ("window_end", 1)])
+        self.decisions.create_index([("kind", 1), ("t", 1)])
+        self.decisions.create_index([("user", 1), ("t", 1)])
+        self.outcomes.create_index([("event_id", 1), ("t", 1)])
+        self.models.create_index([("kind", 1), ("version", -1)], unique=True)
+
+    # decisions -------------------------------------------------------------------------
+
+    @_mapped
+    def insert_decision(self, doc: dict[str, Any]) -> dict[str, Any] | None:
+        """Insert; if the event id exists already, return the stored decision instead."""
+        try:
+            self.decisions.insert_one(doc)
+        except mongo_errors.DuplicateKeyError:
+            return self.decisions.find_one({"_id": doc["_id"]})
+        return None
+
+    @_mapped
+    def get_decision(self, event_id: str) -> dict[str, Any] | None:
+        return self.decisions.find_one({"_id": event_id})
+
+    @_mapped
+    def activate(self, event_id: str, now_ms: int, window_end: int) -> bool:
+        """Activate a deferred decision; False when it was active already."""
+        result = self.decisions.update_one(
+            {"_id": event_id, "activated": False},
+            {"$set": {"activated": True, "activated_at": now_ms, "window_end": window_end}},
+        )
+        return result.modified_count == 1
+
+    @_mapped
+    def due_decisions(self, kind: str, now_ms: int, limit: int) -> list[dict[str, Any]]:
+        """Activated, not yet learned, reward window closed — oldest first."""
+        query = {"kind": kind, "learn_version": None, "activated": True, "window_end": {"$lte": now_ms}}
+        return list(self.decisions.find(query).sort("window_end", 1).limit(limit))
+
+    @_mapped
+    def claim_for_learning(self, event_id: str, version: int, reward: Any, now_ms: int) -> bool:
+        """Conditional update: True only for the one caller that claims the decision."""
+        result = self.decisions.update_one(
+            {"_id": event_id, "learn_version": None},
+            {"$set": {"learn_version": version, "reward": reward, "learned_at": now_ms}},
+        )
+        return result.modified_count == 1
+
+    @_mapped
+    def release_claims_above(self, kind: str, version: int) -> int:
+        """Undo claims of a learner that died before publishing its model (exactly-once)."""
+        result = self.decisions.update_many(
+            {"kind": kind, "learn_version": {"$gt": version}},
+            {"$set": {"learn_version": None, "reward": None, "learned_at": None}},
+        )
+        return result.modified_count
+
+    @_mapped
+    def count_decisions(self, query: dict[str, Any] | None = None) -> int:
+        return self.decisions.count_documents(query or {})
+
+    @_mapped
+    def iter_decisions(self, query: dict[str, Any], batch_size: int = 1000) -> Iterator[dict[str, Any]]:
+        yield from self.decisions.find(query).sort("t", 1).batch_size(batch_size)
+
+    # outcomes ---------------------------------------------------------------------------
+
+    @_mapped
+    def insert_outcome(self, doc: dict[str, Any]) -> bool:
+        """Append; False when this idempotency key was recorded before."""
+        try:
+            self.outcomes.insert_one(doc)
+        except mongo_errors.DuplicateKeyError:
+            return False
+        return True
+
+    @_mapped
+    def outcomes_for(self, event_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        grouped: dict[str, list[dict[str, Any]]] = {event_id: [] for event_id in event_ids}
+        for doc in self.outcomes.find({"event_id": {"$in": event_ids}}).sort("t", 1):
+            grouped[doc["event_id"]].append(doc)
+        return grouped
+
+    # models -----------------------------------------------------------------------------
+
+    @_mapped
+    def save_model(self, kind: str, version: int, data: bytes, meta: dict[str, Any]) -> str:
+        """Bytes first, then the index document: a reader never sees a version without bytes.
+        The unique (kind, version) index refuses a second publisher of the same version."""
+        checksum = hashlib.sha256(data).hexdigest()
+        file_id = self._model_blobs.put(data, filename=f"{kind}-v{version}.vw")
+        try:
+            self.models.insert_one(
+                {"_id": f"{kind}-v{version}", **meta, "kind": kind, "version": version, "sha256": checksum,
+                 "size": len(data), "file_id": file_id}
+            )
+        except mongo_errors.DuplicateKeyError as exc:
+            self._model_blobs.delete(file_id)
+            raise StoreError(f"model {kind}-v{version} was already published by another learner") from exc
+        return checksum
+
+    @_mapped
+    def latest_model_meta(self, kind: str) -> dict[str, Any] | None:
+        return self.models.find_one({"kind": kind}, sort=[("version", -1)])
+
+    @_mapped
+    def load_model(self, file_id: Any) -> bytes:
+        return bytes(self._model_blobs.get(file_id).read())
