@@ -1,0 +1,21 @@
+"""Request builders shared by the HTTP tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def candidates(n: int, family: str = "f", features: int = 3) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": f"{family}{i}",
+            "category": f"cat{i % 4}",
+            "creator": f"creator{i % 7}",
+            "features": {f"x{j}": float((i * 31 + j * 7) % 11) / 10 for j in range(features)},
+        }
+        for i in range(n)
+    ]
+
+
+def slate_request(n: int = 10, slots: int = 3, user: str = "u1", **extra: Any) -> dict[str, Any]:
+    return {"user_id": user, "context": {"device": "mobile", "hour": 13}, "candidates": candidates(n), "slots": slots, **extra}

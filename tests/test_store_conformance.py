@@ -1,0 +1,99 @@
+"""Every store operation elicit uses, against the server in use (embedded nx-27017 here,
+or real MongoDB with ELICIT_TEST_MONGO_URI). A new divergence of the embedded server
+shows up here as a failing test, not as a subtle bug in the learner."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from bandit.errors import StoreError, StoreUnavailable
+from service.store import Store, free_port
+
+
+@pytest.fixture
+def store(mongo_uri: str) -> Iterator[Store]:
+    store = Store(mongo_uri, f"conf_{uuid.uuid4().hex[:10]}")
+    store.ensure_indexes()
+    store.ensure_indexes()  # idempotent: a second start-up must not fail
+    yield store
+    store.drop_database()
+    store.close()
+
+
+def decision(event_id: str, t: int, window_end: int | None, activated: bool = True) -> dict:
+    return {"_id": event_id, "kind": "slate", "t": t, "user": "k", "activated": activated,
+            "window_end": window_end, "learn_version": None, "learned_at": None, "reward": None}
+
+
+def test_insert_decision_is_idempotent_on_event_id(store: Store) -> None:
+    assert store.insert_decision(decision("a", 1, 10)) is None
+    existing = store.insert_decision({**decision("a", 2, 20), "extra": True})
+    assert existing is not None and existing["t"] == 1 and "extra" not in existing
+    assert store.count_decisions() == 1
+
+
+def test_due_decisions_follow_event_time_and_activation(store: Store) -> None:
+    store.insert_decision(decision("late", 1, 500))
+    store.insert_decision(decision("early", 1, 100))
+    store.insert_decision(decision("deferred", 1, None, activated=False))
+    assert [d["_id"] for d in store.due_decisions("slate", 99, 10)] == []
+    assert [d["_id"] for d in store.due_decisions("slate", 500, 10)] == ["early", "late"]
+    assert [d["_id"] for d in store.due_decisions("slate", 500, 1)] == ["early"]
+    assert store.activate("deferred", 600, 700) is True
+    assert store.activate("deferred", 650, 750) is False  # only once
+    assert store.get_decision("deferred")["window_end"] == 700
+    assert [d["_id"] for d in store.due_decisions("slate", 700, 10)] == ["early", "late", "deferred"]
+
+
+def test_claims_are_exclusive_and_releasable(store: Store) -> None:
+    for name in "abc":
+        store.insert_decision(decision(name, 1, 1))
+    assert store.claim_for_learning("a", 1, [0.5], 2) is True
+    assert store.claim_for_learning("a", 2, [0.5], 2) is False  # a second claimer loses
+    assert store.claim_for_learning("b", 2, [1.0], 2) is True
+    assert [d["_id"] for d in store.due_decisions("slate", 10, 10)] == ["c"]
+    assert store.release_claims_above("slate", 1) == 1  # b's claim for unpublished v2
+    assert store.get_decision("b")["learn_version"] is None
+    assert store.get_decision("a")["learn_version"] == 1 and store.get_decision("a")["reward"] == [0.5]
+    assert sorted(d["_id"] for d in store.due_decisions("slate", 10, 10)) == ["b", "c"]
+
+
+def test_outcomes_append_once_per_key_and_group_by_event(store: Store) -> None:
+    assert store.insert_outcome({"_id": "e1/o1", "event_id": "e1", "t": 5, "outcomes": []}) is True
+    assert store.insert_outcome({"_id": "e1/o1", "event_id": "e1", "t": 6, "outcomes": []}) is False
+    store.insert_outcome({"_id": "e1/o0", "event_id": "e1", "t": 3, "outcomes": []})
+    store.insert_outcome({"_id": "e2/o1", "event_id": "e2", "t": 4, "outcomes": []})
+    grouped = store.outcomes_for(["e1", "e2", "e3"])
+    assert [d["t"] for d in grouped["e1"]] == [3, 5] and len(grouped["e2"]) == 1 and grouped["e3"] == []
+
+
+def test_models_round_trip_newest_first_and_versions_are_unique(store: Store) -> None:
+    assert store.latest_model_meta("slate") is None
+    big = bytes(range(256)) * 8192  # 2 MiB: several GridFS chunks
+    for version in (1, 3, 2):
+        store.save_model("slate", version, big + bytes([version]), {"examples_seen": version * 10})
+    store.save_model("prompt", 9, b"other kind", {})
+    meta = store.latest_model_meta("slate")
+    assert meta is not None and meta["version"] == 3 and meta["examples_seen"] == 30
+    assert store.load_model(meta["file_id"]) == big + bytes([3])
+    with pytest.raises(StoreError):
+        store.save_model("slate", 3, b"a second publisher", {})
+    assert store.load_model(store.latest_model_meta("slate")["file_id"]) == big + bytes([3])
+
+
+def test_iter_decisions_sorted_by_event_time(store: Store) -> None:
+    for i, t in enumerate([30, 10, 20]):
+        store.insert_decision(decision(f"d{i}", t, t))
+    assert [d["t"] for d in store.iter_decisions({"kind": "slate"})] == [10, 20, 30]
+    assert store.count_decisions({"t": {"$gte": 20}}) == 2
+
+
+def test_unreachable_store_maps_to_store_unavailable() -> None:
+    store = Store(f"mongodb://127.0.0.1:{free_port()}/?directConnection=true", "x", timeout_ms=200)
+    with pytest.raises(StoreUnavailable):
+        store.ping()
+    with pytest.raises(StoreUnavailable):
+        store.insert_decision(decision("a", 1, 1))
