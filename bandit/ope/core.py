@@ -84,8 +84,13 @@ class Estimator:
         estimate = self.value(moments.mean)
         grad = self.gradient(moments.mean)
         grad = np.pad(grad, (0, moments.width - grad.size))
-        # Rounding can push a zero variance a hair below 0.
-        variance = max(float(grad @ moments.comoment @ grad), 0.0) / max(moments.n - 1, 1)
+        spread = float(grad @ moments.comoment @ grad)
+        # The linearised terms can be constant although the columns are not (SNIPS with
+        # one row of non-zero weight): then grad' C grad cancels to rounding noise, whose
+        # square root would be a spurious width that differs between batch and merged
+        # summaries. Spread below 1e-12 of the uncancelled scale is zero.
+        scale = float(np.abs(grad) @ np.sqrt(np.abs(np.diag(moments.comoment)))) ** 2
+        variance = (spread if spread > 1e-12 * scale else 0.0) / max(moments.n - 1, 1)
         if method == "gaussian":
             return interval.gaussian(estimate, variance, moments.n, alpha)
         # Range of the linearised terms, bounded column by column so that streaming
