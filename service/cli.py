@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import signal
 import sys
@@ -77,6 +78,97 @@ def learn(once: bool) -> None:
         click.echo(json.dumps({"learned": result.learned, "version": result.version, "released": result.released}))
     finally:
         runtime.close()
+
+
+def parse_time(text: str | None, default_ms: int) -> int:
+    """ISO date or datetime (UTC unless it says otherwise), or epoch milliseconds."""
+    if text is None:
+        return default_ms
+    if text.isdigit():
+        return int(text)
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise click.BadParameter(f"{text!r} is neither an ISO date/time nor epoch milliseconds") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def _offline_runtime() -> Any:
+    from service.app import create_app
+
+    return create_app({"BACKGROUND_JOBS": False}).extensions["elicit"]
+
+
+@main.command()
+@click.option("--kind", type=click.Choice(["slate"]), default="slate", show_default=True)
+@click.option("--since", default=None, help="ISO date/time or epoch ms (default: the beginning)")
+@click.option("--until", default=None, help="ISO date/time or epoch ms (default: now)")
+@click.option("--policy", "policies", multiple=True, default=("logged", "learned", "uniform"), show_default=True,
+              help="Target policy to evaluate; repeat for several.")
+@click.option("--from-jsonl", "from_jsonl", type=click.File("r"), default=None, help="Evaluate an exported JSONL log instead.")
+@click.option("--alpha", type=float, default=0.05, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def ope(kind: str, since: str | None, until: str | None, policies: tuple[str, ...], from_jsonl: Any, alpha: float, as_json: bool) -> None:
+    """Off-policy value of each named policy on the logged decisions."""
+    from service.evaluation import evaluate_slates, evaluation_query
+    from service.targets import slate_targets
+
+    runtime = _offline_runtime()
+    try:
+        try:
+            targets = slate_targets(runtime, policies)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+        if from_jsonl is not None:
+            records = [r for r in _read_jsonl(from_jsonl) if r.get("kind") == kind and r.get("learn_version") is not None]
+            source: Any = lambda: records  # noqa: E731
+        else:
+            query = evaluation_query(kind, parse_time(since, 0), parse_time(until, runtime.clock.now_ms()))
+            source = lambda: runtime.store.iter_decisions(query)  # noqa: E731
+        try:
+            results = [row.as_dict() for row in evaluate_slates(source, targets, alpha=alpha)]
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+    finally:
+        runtime.close()
+    if as_json:
+        click.echo(json.dumps(results, indent=2))
+        return
+    click.echo(f"{'policy':<10}{'estimator':<14}{'value':>9}{'low':>9}{'high':>9}{'decisions':>10}{'ESS':>10}{'max w':>9}{'never':>7}")
+    for row in results:
+        click.echo(
+            f"{row['policy']:<10}{row['estimator']:<14}{row['value']:>9.4f}{row['low']:>9.4f}{row['high']:>9.4f}"
+            f"{row['decisions']:>10}{row['effective_sample_size']:>10.1f}{row['max_weight']:>9.2f}{row['zero_target_share']:>7.2f}"
+        )
+
+
+def _read_jsonl(handle: Any) -> list[dict[str, Any]]:
+    from service.export import read_jsonl
+
+    try:
+        return list(read_jsonl(handle))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["dsjson", "jsonl"]), default="jsonl", show_default=True)
+@click.option("--since", default=None)
+@click.option("--until", default=None)
+@click.option("-o", "--output", type=click.File("w"), default="-", show_default=True)
+def export(fmt: str, since: str | None, until: str | None, output: Any) -> None:
+    """Write logged decisions as VW DSJSON or elicit JSONL."""
+    from service.export import write
+
+    runtime = _offline_runtime()
+    try:
+        query = {"t": {"$gte": parse_time(since, 0), "$lt": parse_time(until, runtime.clock.now_ms())}}
+        count = write(runtime.store.iter_decisions(query), output, fmt)
+    finally:
+        runtime.close()
+    click.echo(f"exported {count} decisions", err=True)
 
 
 @main.command()
