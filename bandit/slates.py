@@ -10,8 +10,10 @@ exactly the conditional distribution the policy samples from; learning uses the 
 single-slot examples with the served slot's label.
 
 Namespaces (the first letter is VW's interaction index): ``U`` shared context, ``A``
-client item features, ``I`` item identity (id, category, creator, kind), ``S`` slot
-features and position. Default interactions: ``-q UA -q UI -q SA -q SI``.
+client item features, ``I`` item identity (id, category, creator, kind), ``X`` satiation
+(the user's decayed exposure to the item's category and creator, policies/guards.py),
+``S`` slot features and position. Default interactions: ``-q UA -q UI -q SA -q SI``;
+satiation enters linearly, enough for VW to learn diminishing returns.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class Candidate:
     category: str | None = None
     creator: str | None = None
     kind: str = "single"
+    satiation: Mapping[str, Any] = field(default_factory=dict)  # per-user, computed by elicit
 
     @cached_property
     def vw_text(self) -> str:
@@ -47,7 +50,8 @@ class Candidate:
             identity["category"] = self.category
         if self.creator is not None:
             identity["creator"] = self.creator
-        return f"{encode(identity, 'I')} {encode(self.features, 'A')}".rstrip()
+        parts = (encode(identity, "I"), encode(self.features, "A"), encode(self.satiation, "X"))
+        return " ".join(part for part in parts if part)
 
 
 def slot_text(features: Mapping[str, Any], position: int) -> str:

@@ -14,13 +14,28 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bandit.slates import SlateModel
+from policies.guards import SlateRules
 from service.clock import Clock, SystemClock
+from service.items import Catalogue
 from service.learner import Learner
 from service.models import ModelRegistry
 from service.slates import SlateDecider
 from service.store import EmbeddedMongo, Store
+from service.store.state import CatalogueStore, UserStateStore
+from service.slate_state import SlateUserState
 
 log = logging.getLogger("elicit")
+
+
+def slate_rules(config: Mapping[str, Any]) -> SlateRules:
+    return SlateRules(
+        exclude_consumed=bool(config["EXCLUDE_CONSUMED"]),
+        durable_cooldown_days=float(config["DURABLE_COOLDOWN_DAYS"]),
+        exhaustion_share=float(config["EXHAUSTION_SHARE"]),
+        cap_per_category=int(config["CAP_PER_CATEGORY"]),
+        cap_per_creator=int(config["CAP_PER_CREATOR"]),
+        lift_days=float(config["LIFT_S"]) / 86400.0,
+    )
 
 
 class Runtime:
@@ -40,12 +55,19 @@ class Runtime:
         self.slate_models: ModelRegistry[SlateModel] = ModelRegistry(
             self.store, "slate", lambda: SlateModel.new(epsilon=epsilon, args=slate_args), SlateModel.from_bytes
         )
-        self.slates = SlateDecider(self.store, self.slate_models, config, self.clock)
+        self.catalogue = CatalogueStore(self.store.db)
+        self.items = Catalogue(self.catalogue, config, self.clock)
+        self.user_state = SlateUserState(
+            UserStateStore(self.store.db), self.catalogue, slate_rules(config), float(config["SATIATION_HALF_LIFE_DAYS"])
+        )
+        self.slates = SlateDecider(self.store, self.slate_models, config, self.clock, self.catalogue, self.user_state)
         self.learner = Learner(self.store, self.slate_models, config, self.clock)
         self.scheduler: BackgroundScheduler | None = None
         self.ready_error: str | None = None
         try:
             self.store.ensure_indexes()
+            self.catalogue.ensure_indexes()
+            self.user_state.users.ensure_indexes()
             self.slate_models.refresh()
         except Exception as exc:  # the store may come up later; /readyz says so meanwhile
             self.ready_error = str(exc)

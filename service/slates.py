@@ -11,19 +11,23 @@ import json
 import threading
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from bandit.errors import Conflict, NotFound
 from bandit.slates import Candidate, SlateModel
+from policies.guards import CapState, apply_exclusions, cap_state, capped_at_end
 from policies.sampling import MIN_SHARE
-from policies.slates import LearnedSlatePolicy, fill_slate
+from policies.slates import Eligibility, LearnedSlatePolicy, fill_slate, no_repeats
 from service.clock import Clock
 from service.identity import user_key
 from service.models import ModelRegistry
-from service.schemas import OutcomesRequest, SlateRequest, check_outcomes, check_slate, parse_model
+from service.schemas import CandidateIn, OutcomesRequest, SlateRequest, check_outcomes, check_slate, parse_model
 from service.store import Store
+from service.store.state import CatalogueStore
+from service.slate_state import SlateUserState
 
 
 def fingerprint(payload: Mapping[str, Any]) -> str:
@@ -31,10 +35,27 @@ def fingerprint(payload: Mapping[str, Any]) -> str:
 
 
 def candidates_of(decision: Mapping[str, Any]) -> list[Candidate]:
+    """The candidates a logged decision sampled from, with the satiation features it saw."""
     return [
-        Candidate(c["id"], c.get("features") or {}, c.get("category"), c.get("creator"), c.get("kind", "single"))
+        Candidate(
+            c["id"], c.get("features") or {}, c.get("category"), c.get("creator"), c.get("kind") or "single",
+            c.get("satiation") or {},
+        )
         for c in decision["candidates"]
     ]
+
+
+def candidate_doc(candidate: Candidate) -> dict[str, Any]:
+    return {
+        "id": candidate.id, "features": dict(candidate.features), "category": candidate.category,
+        "creator": candidate.creator, "kind": candidate.kind, "satiation": dict(candidate.satiation),
+    }
+
+
+def eligibility_of(decision: Mapping[str, Any]) -> Eligibility:
+    """The eligibility rule the decision was served under (caps as logged)."""
+    caps = CapState.from_dict(decision.get("caps"))
+    return no_repeats if caps is None else caps.eligibility()
 
 
 def slate_response(decision: Mapping[str, Any]) -> dict[str, Any]:
@@ -45,17 +66,26 @@ def slate_response(decision: Mapping[str, Any]) -> dict[str, Any]:
             {"slot": choice["slot"], "slot_id": choice["slot_id"], "item_id": choice["item_id"], "probability": choice["probability"]}
             for choice in decision["chosen"]
         ],
+        "excluded": decision.get("excluded", []),
     }
 
 
 class SlateDecider:
     def __init__(
-        self, store: Store, registry: ModelRegistry[SlateModel], config: Mapping[str, Any], clock: Clock
+        self,
+        store: Store,
+        registry: ModelRegistry[SlateModel],
+        config: Mapping[str, Any],
+        clock: Clock,
+        catalogue: CatalogueStore,
+        users: SlateUserState,
     ) -> None:
         self.store = store
         self.registry = registry
         self.config = config
         self.clock = clock
+        self.catalogue = catalogue
+        self.users = users
         self._rng = np.random.default_rng(config.get("SEED"))
         self._rng_lock = threading.Lock()
 
@@ -71,23 +101,35 @@ class SlateDecider:
             if existing is not None:
                 return self._replay(existing, request_hash), False
 
-        candidates = [Candidate(c.id, c.features, c.category, c.creator, c.kind) for c in request.candidates]
+        now = self.clock.now_ms()
+        user = user_key(str(self.config["SECRET"]), request.user_id)
+        offered = self._resolve(request.candidates)
+        view, state = self.users.view(user, now, offered)
+        kept, excluded = apply_exclusions(offered, view, self.users.rules)
+        candidates = [replace(c, satiation=view.satiation[c.id]) for c in kept]
+        caps = cap_state(self.users.rules, view)
         slot_pairs = [(slot.id, slot.features) for slot in slots]
         model, version_id = self.registry.current()
         # One generator serves all threads; the lock keeps its stream well defined.
         with self._rng_lock:
-            choices = fill_slate(LearnedSlatePolicy(model), request.context, candidates, slot_pairs, self._rng)
+            choices = fill_slate(
+                LearnedSlatePolicy(model), request.context, candidates, slot_pairs, self._rng, caps.eligibility()
+            )
+        by_id = {c.id: c for c in candidates}
+        served = [by_id[choice.item_id] for choice in choices]
+        excluded += capped_at_end(candidates, served, caps)
 
-        now = self.clock.now_ms()
         activated = not request.defer_activation
         window_ms = int(float(self.config["REWARD_WINDOW_S"]) * 1000)
         decision = {
             "_id": request.event_id or uuid.uuid4().hex,
             "kind": "slate",
             "t": now,
-            "user": user_key(str(self.config["SECRET"]), request.user_id),
+            "user": user,
             "context": request.context,
-            "candidates": [c.model_dump() for c in request.candidates],
+            "candidates": [candidate_doc(c) for c in candidates],
+            "excluded": excluded,
+            "caps": caps.as_dict(),
             "slots": [slot.model_dump() for slot in slots],
             "chosen": [
                 {
@@ -114,7 +156,26 @@ class SlateDecider:
         existing = self.store.insert_decision(decision)
         if existing is not None:  # a concurrent request with the same event id won the race
             return self._replay(existing, request_hash), False
+        self.users.record_served(user, now, served, state)
         return slate_response(decision), True
+
+    def _resolve(self, offered: list[CandidateIn]) -> list[Candidate]:
+        """Fill what a candidate leaves out from the catalogue; inline values win."""
+        known = self.catalogue.get_many(c.id for c in offered)
+        resolved = []
+        for c in offered:
+            item = known.get(c.id) or {}
+            given = c.model_fields_set
+            resolved.append(
+                Candidate(
+                    c.id,
+                    c.features if "features" in given else (item.get("features") or {}),
+                    c.category if "category" in given else item.get("category"),
+                    c.creator if "creator" in given else item.get("creator"),
+                    c.kind if "kind" in given else (item.get("kind") or "single"),
+                )
+            )
+        return resolved
 
     def _replay(self, existing: Mapping[str, Any], request_hash: str) -> dict[str, Any]:
         if existing.get("kind") != "slate" or existing.get("request_sha256") != request_hash:
@@ -128,6 +189,7 @@ class SlateDecider:
             raise NotFound(f"no slate decision with event id {event_id!r}", field="event_id")
         check_outcomes(request, {choice["item_id"] for choice in decision["chosen"]})
         now = self.clock.now_ms()
+        outcomes = [outcome.model_dump() for outcome in request.outcomes]
         outcome_id = request.outcome_id or uuid.uuid4().hex
         recorded = self.store.insert_outcome(
             {
@@ -135,9 +197,11 @@ class SlateDecider:
                 "event_id": event_id,
                 "kind": "slate",
                 "t": now,
-                "outcomes": [outcome.model_dump() for outcome in request.outcomes],
+                "outcomes": outcomes,
             }
         )
+        if recorded:
+            self.users.record_outcomes(decision["user"], now, decision, outcomes)
         window_end = decision.get("window_end")
         counted = bool(decision.get("activated")) and window_end is not None and now <= window_end
         return {"event_id": event_id, "outcome_id": outcome_id, "duplicate": not recorded, "in_window": counted}

@@ -1,0 +1,58 @@
+"""The catalogue: ``PUT /v1/items`` (bulk upsert) and ``GET /v1/items/<id>``.
+
+Slate requests may then name candidates by id only; the catalogue fills in category,
+creator, kind and features (inline values in the request win). Creator catalogue sizes
+also decide when a user has exhausted a creator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import Field
+
+from bandit.errors import InvalidInput, NotFound
+from bandit.features import validate as validate_features
+from service.clock import Clock
+from service.schemas import Id, _Strict, parse_model
+from service.store.state import CatalogueStore
+
+MAX_ITEMS_PER_PUT = 10_000
+
+
+class ItemIn(_Strict):
+    id: Id
+    category: Id | None = None
+    creator: Id | None = None
+    kind: Literal["single", "repeatable", "durable"] = "single"
+    features: dict[str, Any] = Field(default_factory=dict)
+
+
+class ItemsRequest(_Strict):
+    items: list[ItemIn] = Field(min_length=1, max_length=MAX_ITEMS_PER_PUT)
+
+
+class Catalogue:
+    def __init__(self, store: CatalogueStore, config: Mapping[str, Any], clock: Clock) -> None:
+        self.store = store
+        self.config = config
+        self.clock = clock
+
+    def upsert(self, payload: Any) -> dict[str, Any]:
+        request = parse_model(ItemsRequest, payload)
+        seen: set[str] = set()
+        for index, item in enumerate(request.items):
+            if item.id in seen:
+                raise InvalidInput(f"duplicate item id {item.id!r}", field=f"items[{index}].id")
+            seen.add(item.id)
+            validate_features(item.features, field=f"items[{index}].features", max_features=int(self.config["MAX_FEATURES"]))
+        inserted, replaced = self.store.upsert([item.model_dump() for item in request.items], self.clock.now_ms())
+        return {"inserted": inserted, "replaced": replaced}
+
+    def get(self, item_id: str) -> dict[str, Any]:
+        doc = self.store.get(item_id)
+        if doc is None:
+            raise NotFound(f"no item {item_id!r} in the catalogue", field="item_id")
+        return {"id": doc["_id"], **{key: doc.get(key) for key in ("category", "creator", "kind", "features")},
+                "updated_at": doc.get("updated_at")}
