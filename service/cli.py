@@ -172,6 +172,29 @@ def export(fmt: str, since: str | None, until: str | None, output: Any) -> None:
 
 
 @main.command()
+@click.option("--day", required=True, help="Day D (ISO date, UTC): likes of D-1 against slates of D.")
+@click.option("--json", "as_json", is_flag=True)
+def berserk(day: str, as_json: bool) -> None:
+    """The berserk index: how much slates flood users with what they just liked."""
+    from service.berserk import index_for_day
+
+    day_start = parse_time(day, 0)
+    if day_start % 86_400_000:
+        raise click.BadParameter("give a date (YYYY-MM-DD), not a time", param_hint="--day")
+    runtime = _offline_runtime()
+    try:
+        result = index_for_day(runtime.history, runtime.catalogue, day_start).as_dict()
+    finally:
+        runtime.close()
+    if as_json:
+        click.echo(json.dumps({"day": day, **result}))
+        return
+    fmt = lambda v: "n/a (no likes with slates before and after)" if v is None else f"{v:+.3f}"  # noqa: E731
+    click.echo(f"berserk index for {day}: overall {fmt(result['overall'])}, up {fmt(result['up'])}, "
+               f"double_up {fmt(result['double_up'])} ({result['likes']} likes, {result['skipped']} skipped)")
+
+
+@main.command()
 @click.option("--users", type=int, default=200, show_default=True)
 @click.option("--days", type=int, default=3, show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True)

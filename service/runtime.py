@@ -21,7 +21,7 @@ from service.learner import Learner
 from service.models import ModelRegistry
 from service.slates import SlateDecider
 from service.store import EmbeddedMongo, Store
-from service.store.state import CatalogueStore, UserStateStore
+from service.store.state import CatalogueStore, SlateHistoryStore, UserStateStore
 from service.slate_state import SlateUserState
 
 log = logging.getLogger("elicit")
@@ -57,6 +57,7 @@ class Runtime:
         )
         self.catalogue = CatalogueStore(self.store.db)
         self.items = Catalogue(self.catalogue, config, self.clock)
+        self.history = SlateHistoryStore(self.store.db)
         self.user_state = SlateUserState(
             UserStateStore(self.store.db), self.catalogue, slate_rules(config), float(config["SATIATION_HALF_LIFE_DAYS"])
         )

@@ -8,6 +8,7 @@ kept as maps ``{key: event time}`` written with dotted ``$set`` — nx-27017 mis
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -17,26 +18,32 @@ from pymongo.database import Database
 from service.store.mongo import _mapped
 
 
-def field_key(name: str) -> str:
-    """A MongoDB-safe, reversible field name.
+_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
-    >>> field_key("a.b"), field_key("$x"), field_key(""), field_key("50%")
-    ('a%2Eb', '%24x', '%', '50%25')
+
+def field_key(name: str) -> str:
+    """A MongoDB-safe, reversible field name: every byte outside ``[A-Za-z0-9_-]`` as ``%XX``.
+
+    Wider than MongoDB needs (it only forbids ``.`` and a leading ``$``): nx-27017 replaces
+    instead of extending a map when a dotted ``$set`` path holds a space or non-ASCII.
+
+    >>> field_key("a.b"), field_key("$x"), field_key(""), field_key("ü 5%")
+    ('a%2Eb', '%24x', '%', '%C3%BC%205%25')
     """
     if name == "":
         return "%"
-    return name.replace("%", "%25").replace(".", "%2E").replace("$", "%24")
+    return "".join(ch if ch in _SAFE else "".join(f"%{b:02X}" for b in ch.encode()) for ch in name)
 
 
 def unfield_key(key: str) -> str:
     """Inverse of :func:`field_key`.
 
-    >>> unfield_key(field_key("a.b$%")), unfield_key("%")
-    ('a.b$%', '')
+    >>> unfield_key(field_key("a.b$% ü")), unfield_key("%")
+    ('a.b$% ü', '')
     """
     if key == "%":
         return ""
-    return key.replace("%24", "$").replace("%2E", ".").replace("%25", "%")
+    return urllib.parse.unquote(key, errors="strict")
 
 
 class CatalogueStore:
@@ -121,3 +128,24 @@ class UserStateStore:
     def feedback_between(self, values: Iterable[str], since_ms: int, until_ms: int) -> list[dict[str, Any]]:
         query = {"value": {"$in": list(values)}, "t": {"$gte": since_ms, "$lt": until_ms}}
         return list(self.feedback.find(query).sort("t", 1))
+
+
+class SlateHistoryStore:
+    """Reads of past slate decisions and feedback that the berserk index needs."""
+
+    def __init__(self, db: Database[dict[str, Any]]) -> None:
+        self.decisions = db["decisions"]
+        self.feedback = db["feedback"]
+
+    @_mapped
+    def likes_between(self, since_ms: int, until_ms: int) -> list[dict[str, Any]]:
+        query = {"value": {"$in": ["up", "double_up"]}, "t": {"$gte": since_ms, "$lt": until_ms}}
+        return list(self.feedback.find(query).sort("t", 1))
+
+    @_mapped
+    def served_slots(self, users: Iterable[str], since_ms: int, until_ms: int) -> list[dict[str, Any]]:
+        """Slate decisions of ``users`` in the window: time, served items and their candidates."""
+        query = {"kind": "slate", "user": {"$in": list(users)}, "t": {"$gte": since_ms, "$lt": until_ms}}
+        # Whole arrays: nx-27017 drops dotted projections into arrays of documents (docs/store.md).
+        projection = {"user": 1, "t": 1, "chosen": 1, "candidates": 1}
+        return list(self.decisions.find(query, projection=projection).sort("t", 1))
