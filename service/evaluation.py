@@ -21,7 +21,7 @@ from bandit.errors import InvalidInput
 from bandit.ope import CascadeIPS, Diagnostics, Interval, LoggedData, SNCascadeIPS, StreamingDiagnostics, StreamingEstimate
 from bandit.ope.core import Estimator
 from policies.slates import SlatePolicy, replay_slate
-from service.slates import candidates_of
+from service.slates import candidates_of, eligibility_of
 
 CHUNK = 5000
 
@@ -72,7 +72,8 @@ def slate_chunk(decisions: list[Mapping[str, Any]], target: SlatePolicy | None) 
             replayed = logged
         else:
             replayed = replay_slate(
-                target, decision["context"], candidates_of(decision), _slots(decision), [c["item_id"] for c in chosen]
+                target, decision["context"], candidates_of(decision), _slots(decision), [c["item_id"] for c in chosen],
+                eligibility_of(decision),
             )
         rewards = decision.get("reward") or [0.0] * len(chosen)
         for position, choice in enumerate(chosen):

@@ -10,7 +10,7 @@ import hashlib
 import json
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,7 +18,7 @@ import numpy as np
 from bandit.errors import Conflict, NotFound
 from bandit.slates import Candidate, SlateModel
 from policies.sampling import MIN_SHARE
-from policies.slates import LearnedSlatePolicy, fill_slate
+from policies.slates import Eligibility, LearnedSlatePolicy, excluding, fill_slate
 from service.clock import Clock
 from service.identity import user_key
 from service.models import ModelRegistry
@@ -35,6 +35,11 @@ def candidates_of(decision: Mapping[str, Any]) -> list[Candidate]:
         Candidate(c["id"], c.get("features") or {}, c.get("category"), c.get("creator"), c.get("kind", "single"))
         for c in decision["candidates"]
     ]
+
+
+def eligibility_of(decision: Mapping[str, Any]) -> Eligibility:
+    """The rule that decided which candidates each slot allowed (per-slot exclusions, if any)."""
+    return excluding([slot.get("excluded") or () for slot in decision["slots"]])
 
 
 def slate_response(decision: Mapping[str, Any]) -> dict[str, Any]:
@@ -61,11 +66,32 @@ class SlateDecider:
 
     def decide(self, payload: Any) -> tuple[dict[str, Any], bool]:
         """Returns ``(response body, created)``; ``created`` is False for a replayed event id."""
+        decision, created = self.decide_document(payload)
+        return slate_response(decision), created
+
+    def decide_document(
+        self,
+        payload: Any,
+        *,
+        excluded: Sequence[Collection[str]] | None = None,
+        origin: Mapping[str, Any] | None = None,
+    ) -> tuple[dict[str, Any], bool]:
+        """Decide and log; returns ``(decision document, created)``.
+
+        For other API surfaces over the same core (service/personalizer): ``excluded[k]``
+        are ids slot k may not hold (stored with the slot, so learning and off-policy
+        replay see the same allowed sets); ``origin`` is stored as the decision's
+        ``origin`` (what the surface needs to answer a replayed event id).
+        """
         request = parse_model(SlateRequest, payload)
         slots = check_slate(
             request, max_candidates=int(self.config["MAX_CANDIDATES"]), max_features=int(self.config["MAX_FEATURES"])
         )
-        request_hash = fingerprint(payload)
+        exclusions = None if excluded is None else [sorted(set(ids)) for ids in excluded]
+        if exclusions is not None and len(exclusions) != len(slots):
+            raise ValueError("one exclusion list per slot is required")  # a caller's bug, not bad input
+        plain = exclusions is None and origin is None
+        request_hash = fingerprint(payload if plain else {"request": payload, "excluded": exclusions, "origin": origin})
         if request.event_id is not None:
             existing = self.store.get_decision(request.event_id)
             if existing is not None:
@@ -76,7 +102,9 @@ class SlateDecider:
         model, version_id = self.registry.current()
         # One generator serves all threads; the lock keeps its stream well defined.
         with self._rng_lock:
-            choices = fill_slate(LearnedSlatePolicy(model), request.context, candidates, slot_pairs, self._rng)
+            choices = fill_slate(
+                LearnedSlatePolicy(model), request.context, candidates, slot_pairs, self._rng, excluding(exclusions)
+            )
 
         now = self.clock.now_ms()
         activated = not request.defer_activation
@@ -88,7 +116,10 @@ class SlateDecider:
             "user": user_key(str(self.config["SECRET"]), request.user_id),
             "context": request.context,
             "candidates": [c.model_dump() for c in request.candidates],
-            "slots": [slot.model_dump() for slot in slots],
+            "slots": [
+                {**slot.model_dump(), **({} if exclusions is None else {"excluded": exclusions[index]})}
+                for index, slot in enumerate(slots)
+            ],
             "chosen": [
                 {
                     "slot": c.slot,
@@ -110,16 +141,17 @@ class SlateDecider:
             "learned_at": None,
             "reward": None,
             "request_sha256": request_hash,
+            **({} if origin is None else {"origin": dict(origin)}),
         }
         existing = self.store.insert_decision(decision)
         if existing is not None:  # a concurrent request with the same event id won the race
             return self._replay(existing, request_hash), False
-        return slate_response(decision), True
+        return decision, True
 
-    def _replay(self, existing: Mapping[str, Any], request_hash: str) -> dict[str, Any]:
+    def _replay(self, existing: dict[str, Any], request_hash: str) -> dict[str, Any]:
         if existing.get("kind") != "slate" or existing.get("request_sha256") != request_hash:
             raise Conflict("event_id was already used for a different request", field="event_id")
-        return slate_response(existing)
+        return existing
 
     def record_outcomes(self, event_id: str, payload: Any) -> dict[str, Any]:
         request = parse_model(OutcomesRequest, payload)
