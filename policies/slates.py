@@ -10,7 +10,7 @@ how a policy becomes an off-policy target (its probability of what was logged).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -26,6 +26,35 @@ Eligibility = Callable[[Candidate, Sequence[Candidate]], bool]
 
 def no_repeats(candidate: Candidate, chosen: Sequence[Candidate]) -> bool:
     return all(candidate.id != other.id for other in chosen)
+
+
+def excluding(per_slot: Sequence[Collection[str]] | None) -> Eligibility:
+    """No repeats, and slot k never holds an id in ``per_slot[k]`` (per-slot exclusions).
+
+    Slots are filled in order, so the slot being filled is the number chosen so far; the
+    same rule serves :func:`fill_slate` and :func:`replay_slate`, so an off-policy target
+    is only ever asked about what the logging policy could have served.
+
+    >>> rule = excluding([{"a"}, set()])
+    >>> rule(Candidate("a"), []), rule(Candidate("a"), [Candidate("b")]), rule(Candidate("b"), [Candidate("b")])
+    (False, True, False)
+    """
+    if not per_slot or not any(per_slot):
+        return no_repeats
+    frozen = [frozenset(ids) for ids in per_slot]
+
+    def eligible(candidate: Candidate, chosen: Sequence[Candidate]) -> bool:
+        position = len(chosen)
+        return no_repeats(candidate, chosen) and (position >= len(frozen) or candidate.id not in frozen[position])
+
+    return eligible
+
+
+def both(first: Eligibility, second: Eligibility) -> Eligibility:
+    """A candidate must pass both rules (per-slot exclusions and per-slate caps)."""
+    if first is no_repeats:
+        return second
+    return lambda candidate, chosen: first(candidate, chosen) and second(candidate, chosen)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import hashlib
 import json
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -20,7 +20,7 @@ from bandit.errors import Conflict, NotFound
 from bandit.slates import Candidate, SlateModel
 from policies.guards import CapState, apply_exclusions, cap_state, capped_at_end
 from policies.sampling import MIN_SHARE
-from policies.slates import Eligibility, LearnedSlatePolicy, fill_slate, no_repeats
+from policies.slates import Eligibility, LearnedSlatePolicy, both, excluding, fill_slate
 from service.clock import Clock
 from service.identity import user_key
 from service.models import ModelRegistry
@@ -53,9 +53,11 @@ def candidate_doc(candidate: Candidate) -> dict[str, Any]:
 
 
 def eligibility_of(decision: Mapping[str, Any]) -> Eligibility:
-    """The eligibility rule the decision was served under (caps as logged)."""
+    """The rule that decided which candidates each slot allowed: per-slot exclusions (if
+    any) and the caps in force when it was served, as logged."""
+    per_slot = excluding([slot.get("excluded") or () for slot in decision["slots"]])
     caps = CapState.from_dict(decision.get("caps"))
-    return no_repeats if caps is None else caps.eligibility()
+    return per_slot if caps is None else both(per_slot, caps.eligibility())
 
 
 def slate_response(decision: Mapping[str, Any]) -> dict[str, Any]:
@@ -91,11 +93,32 @@ class SlateDecider:
 
     def decide(self, payload: Any) -> tuple[dict[str, Any], bool]:
         """Returns ``(response body, created)``; ``created`` is False for a replayed event id."""
+        decision, created = self.decide_document(payload)
+        return slate_response(decision), created
+
+    def decide_document(
+        self,
+        payload: Any,
+        *,
+        excluded: Sequence[Collection[str]] | None = None,
+        origin: Mapping[str, Any] | None = None,
+    ) -> tuple[dict[str, Any], bool]:
+        """Decide and log; returns ``(decision document, created)``.
+
+        For other API surfaces over the same core (service/personalizer): ``excluded[k]``
+        are ids slot k may not hold (stored with the slot, so learning and off-policy
+        replay see the same allowed sets); ``origin`` is stored as the decision's
+        ``origin`` (what the surface needs to answer a replayed event id).
+        """
         request = parse_model(SlateRequest, payload)
         slots = check_slate(
             request, max_candidates=int(self.config["MAX_CANDIDATES"]), max_features=int(self.config["MAX_FEATURES"])
         )
-        request_hash = fingerprint(payload)
+        exclusions = None if excluded is None else [sorted(set(ids)) for ids in excluded]
+        if exclusions is not None and len(exclusions) != len(slots):
+            raise ValueError("one exclusion list per slot is required")  # a caller's bug, not bad input
+        plain = exclusions is None and origin is None
+        request_hash = fingerprint(payload if plain else {"request": payload, "excluded": exclusions, "origin": origin})
         if request.event_id is not None:
             existing = self.store.get_decision(request.event_id)
             if existing is not None:
@@ -105,7 +128,7 @@ class SlateDecider:
         user = user_key(str(self.config["SECRET"]), request.user_id)
         offered = self._resolve(request.candidates)
         view, state = self.users.view(user, now, offered)
-        kept, excluded = apply_exclusions(offered, view, self.users.rules)
+        kept, excluded_items = apply_exclusions(offered, view, self.users.rules)
         candidates = [replace(c, satiation=view.satiation[c.id]) for c in kept]
         caps = cap_state(self.users.rules, view)
         slot_pairs = [(slot.id, slot.features) for slot in slots]
@@ -113,11 +136,12 @@ class SlateDecider:
         # One generator serves all threads; the lock keeps its stream well defined.
         with self._rng_lock:
             choices = fill_slate(
-                LearnedSlatePolicy(model), request.context, candidates, slot_pairs, self._rng, caps.eligibility()
+                LearnedSlatePolicy(model), request.context, candidates, slot_pairs, self._rng,
+                both(excluding(exclusions), caps.eligibility()),
             )
         by_id = {c.id: c for c in candidates}
         served = [by_id[choice.item_id] for choice in choices]
-        excluded += capped_at_end(candidates, served, caps)
+        excluded_items += capped_at_end(candidates, served, caps)
 
         activated = not request.defer_activation
         window_ms = int(float(self.config["REWARD_WINDOW_S"]) * 1000)
@@ -128,9 +152,12 @@ class SlateDecider:
             "user": user,
             "context": request.context,
             "candidates": [candidate_doc(c) for c in candidates],
-            "excluded": excluded,
+            "excluded": excluded_items,
             "caps": caps.as_dict(),
-            "slots": [slot.model_dump() for slot in slots],
+            "slots": [
+                {**slot.model_dump(), **({} if exclusions is None else {"excluded": exclusions[index]})}
+                for index, slot in enumerate(slots)
+            ],
             "chosen": [
                 {
                     "slot": c.slot,
@@ -152,12 +179,13 @@ class SlateDecider:
             "learned_at": None,
             "reward": None,
             "request_sha256": request_hash,
+            **({} if origin is None else {"origin": dict(origin)}),
         }
         existing = self.store.insert_decision(decision)
         if existing is not None:  # a concurrent request with the same event id won the race
             return self._replay(existing, request_hash), False
         self.users.record_served(user, now, served, state)
-        return slate_response(decision), True
+        return decision, True
 
     def _resolve(self, offered: list[CandidateIn]) -> list[Candidate]:
         """Fill what a candidate leaves out from the catalogue; inline values win."""
@@ -177,10 +205,10 @@ class SlateDecider:
             )
         return resolved
 
-    def _replay(self, existing: Mapping[str, Any], request_hash: str) -> dict[str, Any]:
+    def _replay(self, existing: dict[str, Any], request_hash: str) -> dict[str, Any]:
         if existing.get("kind") != "slate" or existing.get("request_sha256") != request_hash:
             raise Conflict("event_id was already used for a different request", field="event_id")
-        return slate_response(existing)
+        return existing
 
     def record_outcomes(self, event_id: str, payload: Any) -> dict[str, Any]:
         request = parse_model(OutcomesRequest, payload)

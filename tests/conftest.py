@@ -16,11 +16,17 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings
 
 from bandit.errors import StoreUnavailable
 from service.app import create_app
 from service.clock import ManualClock
 from service.store import EmbeddedMongo
+
+# Property tests are derandomised (the same examples every run, like every other seeded
+# test here) and have no per-example deadline: a loaded CI machine must not fail them.
+settings.register_profile("elicit", derandomize=True, deadline=None, print_blob=True)
+settings.load_profile("elicit")
 
 
 @pytest.fixture(scope="session")

@@ -97,3 +97,43 @@ def test_unreachable_store_maps_to_store_unavailable() -> None:
         store.ping()
     with pytest.raises(StoreUnavailable):
         store.insert_decision(decision("a", 1, 1))
+
+
+def test_lease_is_exclusive_until_released_or_expired(store: Store) -> None:
+    first = store.ensure_lock("nightly", 100)
+    assert first["holder"] is None and first["created_at"] == 100
+    assert store.ensure_lock("nightly", 500)["created_at"] == 100  # created once, never reset
+    assert store.acquire_lease("nightly", "a", 1_000, 60_000) is True
+    assert store.acquire_lease("nightly", "b", 1_001, 60_000) is False  # held: the filter misses
+    assert store.acquire_lease("nightly", "a", 1_002, 60_000) is False  # not re-entrant either
+    assert store.release_lease("nightly", "b") is False  # only the holder releases
+    assert store.release_lease("nightly", "a") is True
+    assert store.acquire_lease("nightly", "b", 1_003, 60_000) is True
+    assert store.acquire_lease("nightly", "c", 61_003, 60_000) is True  # b's lease expired
+    assert store.release_lease("nightly", "b") is False  # b lost it: it may not free c's
+    assert store.locks.count_documents({}) == 1
+
+
+def test_lease_on_a_missing_lock_has_one_winner_among_threads(store: Store) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        won = list(pool.map(lambda i: store.acquire_lease("race", f"h{i}", 10, 1_000), range(8)))
+    assert won.count(True) == 1
+    assert store.locks.find_one({"_id": "race"})["holder"] == f"h{won.index(True)}"
+
+
+def test_reports_insert_once_and_list_newest_first(store: Store) -> None:
+    assert store.list_reports(5) == [] and store.get_report("x") is None
+    for night, created in (("nightly-2026-01-02", 10), ("nightly-2026-01-03", 20), ("nightly-2026-01-01", 20)):
+        until = int(night[-2:])
+        assert store.insert_report({"_id": night, "kind": "nightly", "created_at": created, "until": until,
+                                    "sections": {"slates": {"n": until}}}) is True
+    assert store.insert_report({"_id": "nightly-2026-01-02", "kind": "nightly", "created_at": 99, "until": 0}) is False
+    assert store.get_report("nightly-2026-01-02")["created_at"] == 10
+    store.insert_report({"_id": "on-demand-1", "kind": "on_demand", "created_at": 15, "until": 0, "sections": {}})
+    listed = store.list_reports(3)
+    assert [r["_id"] for r in listed] == ["nightly-2026-01-03", "nightly-2026-01-01", "on-demand-1"]
+    assert all("sections" not in r for r in listed)
+    assert store.list_reports(1, kind="nightly", full=True)[0]["sections"] == {"slates": {"n": 3}}
+    assert store.existing_reports(["nightly-2026-01-01", "nightly-2026-01-09"]) == {"nightly-2026-01-01"}

@@ -49,6 +49,7 @@ class Store:
         self.decisions = self.db["decisions"]
         self.outcomes = self.db["outcomes"]
         self.locks = self.db["locks"]
+        self.reports = self.db["reports"]
         # Bytes in GridFS; the index of versions in its own collection, because nx-27017
         # does not sort GridFS file documents by metadata fields (docs/store.md).
         self._model_blobs = gridfs.GridFS(self.db, collection="modelblobs")
@@ -74,6 +75,7 @@ class Store:
         self.decisions.create_index([("user", 1), ("t", 1)])
         self.outcomes.create_index([("event_id", 1), ("t", 1)])
         self.models.create_index([("kind", 1), ("version", -1)], unique=True)
+        self.reports.create_index([("created_at", -1), ("until", -1)])
 
     # decisions -------------------------------------------------------------------------
 
@@ -174,3 +176,68 @@ class Store:
     @_mapped
     def load_model(self, file_id: Any) -> bytes:
         return bytes(self._model_blobs.get(file_id).read())
+
+    # leases and reports -----------------------------------------------------------------
+
+    @_mapped
+    def ensure_lock(self, name: str, now_ms: int) -> dict[str, Any]:
+        """The lock document ``name``, created free (with ``created_at``) on first use.
+
+        The upsert's filter is the bare ``_id``, so it matches an existing document and
+        never attempts a duplicate insert on nx-27017; two concurrent first callers may
+        race on MongoDB, where the loser's duplicate-key error only means "it exists"."""
+        try:
+            self.locks.update_one(
+                {"_id": name}, {"$setOnInsert": {"holder": None, "expires_at": 0, "created_at": now_ms}}, upsert=True
+            )
+        except mongo_errors.DuplicateKeyError:
+            pass
+        doc = self.locks.find_one({"_id": name})
+        if doc is None:  # only if someone deleted it in between
+            raise StoreError(f"lock {name!r} vanished while being created")
+        return doc
+
+    @_mapped
+    def acquire_lease(self, name: str, holder: str, now_ms: int, ttl_ms: int) -> bool:
+        """Take lease ``name`` until ``now_ms + ttl_ms`` if it is free or expired.
+
+        A conditional update on an existing document whose matched count says who won
+        (docs/store.md): correct on MongoDB and on nx-27017, which reports no
+        duplicate-key error for an upsert that misses."""
+        self.ensure_lock(name, now_ms)
+        result = self.locks.update_one(
+            {"_id": name, "expires_at": {"$lte": now_ms}},
+            {"$set": {"holder": holder, "expires_at": now_ms + ttl_ms, "acquired_at": now_ms}},
+        )
+        return result.matched_count == 1
+
+    @_mapped
+    def release_lease(self, name: str, holder: str) -> bool:
+        """Free the lease if ``holder`` still holds it; False if it expired and was taken."""
+        result = self.locks.update_one({"_id": name, "holder": holder}, {"$set": {"holder": None, "expires_at": 0}})
+        return result.matched_count == 1
+
+    @_mapped
+    def insert_report(self, doc: dict[str, Any]) -> bool:
+        """Store a report; False when one with this ``_id`` (a night) exists already."""
+        try:
+            self.reports.insert_one(doc)
+        except mongo_errors.DuplicateKeyError:
+            return False
+        return True
+
+    @_mapped
+    def get_report(self, report_id: str) -> dict[str, Any] | None:
+        return self.reports.find_one({"_id": report_id})
+
+    @_mapped
+    def existing_reports(self, report_ids: list[str]) -> set[str]:
+        return {doc["_id"] for doc in self.reports.find({"_id": {"$in": report_ids}}, {"_id": 1})}
+
+    @_mapped
+    def list_reports(self, limit: int, kind: str | None = None, full: bool = False) -> list[dict[str, Any]]:
+        """Newest first (creation time, then end of window); without sections unless ``full``."""
+        query = {} if kind is None else {"kind": kind}
+        projection = None if full else {"sections": 0}
+        cursor = self.reports.find(query, projection).sort([("created_at", -1), ("until", -1), ("_id", -1)])
+        return list(cursor.limit(limit))
