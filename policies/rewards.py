@@ -20,6 +20,9 @@ DEFAULT_SLATE_REWARDS: dict[str, float] = {
     "double_thumbs_up": 1.0,
     "thumbs_up": 0.5,
     "thumbs_down": -1.0,
+    # A reward the client computed itself (Personalizer's Reward, service/personalizer): its
+    # value is the slot's reward, so keep the weight at 1.0.
+    "reward": 1.0,
 }
 
 DEFAULT_PROMPT_REWARDS: dict[str, float] = {

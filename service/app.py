@@ -10,7 +10,7 @@ from flask import Flask
 
 from service.config import load_config
 from service.errors import register_error_handlers
-from service.routes import health, items, slates
+from service.routes import health, personalizer, slates
 from service.runtime import Runtime
 
 
@@ -29,7 +29,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(slates.bp)
-    app.register_blueprint(items.bp)
+    app.register_blueprint(personalizer.bp)
     if settings["BACKGROUND_JOBS"]:
         runtime.start_background()
     return app

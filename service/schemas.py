@@ -20,7 +20,9 @@ from policies.rewards import OUTCOME_TYPES
 
 Id = Annotated[str, Field(min_length=1, max_length=256)]
 Features = dict[str, Any]
-OutcomeType = Literal["click", "consume", "purchase", "skip", "thumbs_down", "thumbs_up", "double_thumbs_up"]
+OutcomeType = Literal[
+    "click", "consume", "purchase", "skip", "thumbs_down", "thumbs_up", "double_thumbs_up", "reward"
+]
 assert set(OutcomeType.__args__) == set(OUTCOME_TYPES)  # type: ignore[attr-defined]
 
 
