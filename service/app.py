@@ -10,7 +10,7 @@ from flask import Flask
 
 from service.config import load_config
 from service.errors import register_error_handlers
-from service.routes import health, personalizer, slates
+from service.routes import health, items, personalizer, slates
 from service.runtime import Runtime
 
 
@@ -30,6 +30,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(slates.bp)
     app.register_blueprint(personalizer.bp)
+    app.register_blueprint(items.bp)
     if settings["BACKGROUND_JOBS"]:
         runtime.start_background()
     return app

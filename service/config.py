@@ -36,6 +36,13 @@ DEFAULTS: dict[str, Any] = {
     "PROMPT_REWARDS": DEFAULT_PROMPT_REWARDS,
     "PERSONALIZER_KEYS": None,  # None: any non-empty Ocp-Apim-Subscription-Key; else a list (or "k1,k2")
     "PERSONALIZER_REWARD_AGGREGATION": "earliest",  # or "sum": several Rewards for one slot
+    "LIFT_S": 14 * 86400.0,  # how long a double_up lifts the caps on its category and creator
+    "SATIATION_HALF_LIFE_DAYS": 3.0,  # decay of exposure and consumption counts (event time)
+    "EXCLUDE_CONSUMED": True,  # consumed items are not offered again unless their kind is repeatable
+    "DURABLE_COOLDOWN_DAYS": 90.0,  # a durable purchase hides its category this long
+    "EXHAUSTION_SHARE": 0.8,  # consumed share of a creator's catalogue that marks it exhausted
+    "CAP_PER_CATEGORY": 2,  # items per category in one slate (lifted by a double_up)
+    "CAP_PER_CREATOR": 1,  # items per creator in one slate (lifted by a double_up, not when exhausted)
 }
 
 _NUMERIC = {key for key, value in DEFAULTS.items() if isinstance(value, (int, float)) and not isinstance(value, bool)}
