@@ -19,6 +19,8 @@ satiation enters linearly, enough for VW to learn diminishing returns.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+import json
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -29,6 +31,55 @@ from bandit.features import encode
 from bandit.vw import VWModel
 
 DEFAULT_SLATE_ARGS = "--ccb_explore_adf -q UA -q UI -q SA -q SI --quiet"
+
+
+class ItemTextCache:
+    """Encoded item text by (id, category, creator, kind, features), shared by all requests.
+
+    Catalogue items come back request after request with the same features; encoding them
+    is most of the CPU a slate costs, so each distinct item is encoded once per process.
+    A key is the item's canonical JSON (cheap next to encoding). Bounded: past ``limit``
+    entries the oldest half is dropped (dicts keep insertion order).
+
+    >>> cache = ItemTextCache(limit=4)
+    >>> key = cache.key("a", None, None, "single", {"x": 1})
+    >>> cache.text(key, "a", None, None, "single", {"x": 1}), key in cache
+    ('|I id=a kind=single |A x:1', True)
+    """
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self.limit = limit
+        self._texts: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(item_id: str, category: str | None, creator: str | None, kind: str, features: Mapping[str, Any]) -> str:
+        return json.dumps([item_id, category, creator, kind, features], separators=(",", ":"), ensure_ascii=False)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._texts
+
+    def text(
+        self, key: str, item_id: str, category: str | None, creator: str | None, kind: str, features: Mapping[str, Any]
+    ) -> str:
+        found = self._texts.get(key)
+        if found is not None:
+            return found
+        identity: dict[str, Any] = {"id": item_id, "kind": kind}
+        if category is not None:
+            identity["category"] = category
+        if creator is not None:
+            identity["creator"] = creator
+        text = " ".join(part for part in (encode(identity, "I"), encode(features, "A")) if part)
+        with self._lock:
+            if len(self._texts) >= self.limit:
+                for stale in list(self._texts)[: self.limit // 2]:
+                    del self._texts[stale]
+            self._texts[key] = text
+        return text
+
+
+ITEM_TEXTS = ItemTextCache()
 
 
 @dataclass(frozen=True)
@@ -43,15 +94,34 @@ class Candidate:
     satiation: Mapping[str, Any] = field(default_factory=dict)  # per-user, computed by elicit
 
     @cached_property
+    def item_key(self) -> str:
+        return ITEM_TEXTS.key(self.id, self.category, self.creator, self.kind, self.features)
+
+    @cached_property
     def vw_text(self) -> str:
-        """Encoded once per candidate object: a slate asks for it once per slot."""
-        identity: dict[str, Any] = {"id": self.id, "kind": self.kind}
-        if self.category is not None:
-            identity["category"] = self.category
-        if self.creator is not None:
-            identity["creator"] = self.creator
-        parts = (encode(identity, "I"), encode(self.features, "A"), encode(self.satiation, "X"))
-        return " ".join(part for part in parts if part)
+        """The item's (cached) text plus this user's satiation features."""
+        item = ITEM_TEXTS.text(self.item_key, self.id, self.category, self.creator, self.kind, self.features)
+        satiation = satiation_text(self.satiation)
+        return f"{item} {satiation}" if satiation else item
+
+
+def satiation_text(values: Mapping[str, Any]) -> str:
+    """The ``X`` namespace for elicit's own satiation features, written directly.
+
+    Names are elicit's constants and values its own numbers and flags, so the general
+    encoder's escaping and exact-float care (the slowest part of a slate) buy nothing
+    here; a value VW reads a few ulps off is read the same way when learning.
+
+    >>> satiation_text({"exp_cat": 1.25, "exhausted": False, "cons_cat": 0.0})
+    '|X exp_cat:1.25 exhausted=false'
+    """
+    tokens = []
+    for name, value in values.items():
+        if isinstance(value, bool):
+            tokens.append(f"{name}={'true' if value else 'false'}")
+        elif value:
+            tokens.append(f"{name}:{float(value)!r}")
+    return f"|X {' '.join(tokens)}" if tokens else ""
 
 
 def slot_text(features: Mapping[str, Any], position: int) -> str:

@@ -42,6 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "DURABLE_COOLDOWN_DAYS": 90.0,  # a durable purchase hides its category this long
     "EXHAUSTION_SHARE": 0.8,  # consumed share of a creator's catalogue that marks it exhausted
     "CAP_PER_CATEGORY": 2,  # items per category in one slate (lifted by a double_up)
+    "CATALOGUE_CACHE_S": 30.0,  # wall seconds a worker serves catalogue items from memory
     "CAP_PER_CREATOR": 1,  # items per creator in one slate (lifted by a double_up, not when exhausted)
 }
 

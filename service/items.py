@@ -7,7 +7,9 @@ also decide when a user has exhausted a creator.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from pydantic import Field
@@ -34,10 +36,43 @@ class ItemsRequest(_Strict):
 
 
 class Catalogue:
+    """Catalogue writes and reads, with an in-process read cache for the decision path.
+
+    Slate requests name the same items again and again; :meth:`lookup` answers from memory
+    for ``CATALOGUE_CACHE_S`` wall seconds (absent ids too), so a slate costs no catalogue
+    round trip in the steady state. A write through this process clears its cache at once;
+    other workers see it within the cache time.
+    """
+
     def __init__(self, store: CatalogueStore, config: Mapping[str, Any], clock: Clock) -> None:
         self.store = store
         self.config = config
         self.clock = clock
+        self.ttl_s = float(config.get("CATALOGUE_CACHE_S", 30.0))
+        self._cache: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        self._lock = threading.Lock()
+
+    def lookup(self, item_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Catalogue documents of the ids that are in the catalogue."""
+        now = time.monotonic()
+        found: dict[str, dict[str, Any]] = {}
+        missing = []
+        for item_id in item_ids:
+            cached = self._cache.get(item_id)
+            if cached is not None and now - cached[0] < self.ttl_s:
+                if cached[1] is not None:
+                    found[item_id] = cached[1]
+            else:
+                missing.append(item_id)
+        if missing:
+            fetched = self.store.get_many(missing)
+            with self._lock:
+                if len(self._cache) > 500_000:  # bounded: a huge catalogue just re-reads
+                    self._cache.clear()
+                for item_id in missing:
+                    self._cache[item_id] = (now, fetched.get(item_id))
+            found.update(fetched)
+        return found
 
     def upsert(self, payload: Any) -> dict[str, Any]:
         request = parse_model(ItemsRequest, payload)
@@ -48,6 +83,8 @@ class Catalogue:
             seen.add(item.id)
             validate_features(item.features, field=f"items[{index}].features", max_features=int(self.config["MAX_FEATURES"]))
         inserted, replaced = self.store.upsert([item.model_dump() for item in request.items], self.clock.now_ms())
+        with self._lock:
+            self._cache.clear()
         return {"inserted": inserted, "replaced": replaced}
 
     def get(self, item_id: str) -> dict[str, Any]:

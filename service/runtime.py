@@ -61,7 +61,7 @@ class Runtime:
         self.user_state = SlateUserState(
             UserStateStore(self.store.db), self.catalogue, slate_rules(config), float(config["SATIATION_HALF_LIFE_DAYS"])
         )
-        self.slates = SlateDecider(self.store, self.slate_models, config, self.clock, self.catalogue, self.user_state)
+        self.slates = SlateDecider(self.store, self.slate_models, config, self.clock, self.items, self.user_state)
         self.learner = Learner(self.store, self.slate_models, config, self.clock)
         self.scheduler: BackgroundScheduler | None = None
         self.ready_error: str | None = None

@@ -115,6 +115,27 @@ def _finite(value: float, field: str) -> None:
         raise InvalidInput("must be a finite number", field=field)
 
 
+class _ValidatedFeatures:
+    """Feature dicts already validated under a given limit: catalogue items repeat from
+    request to request, and validation costs as much as encoding. Bounded like the text cache."""
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self.limit = limit
+        self.seen: set[tuple[int, str]] = set()
+
+    def check(self, features: dict[str, Any], field: str, max_features: int) -> None:
+        key = (max_features, json.dumps(features, separators=(",", ":"), ensure_ascii=False))
+        if key in self.seen:
+            return
+        validate_features(features, field=field, max_features=max_features)
+        if len(self.seen) >= self.limit:
+            self.seen.clear()
+        self.seen.add(key)
+
+
+_validate_item_features = _ValidatedFeatures().check
+
+
 def check_slate(request: SlateRequest, *, max_candidates: int, max_features: int) -> list[SlotIn]:
     """Rules pydantic cannot express; returns the slots as a list."""
     if len(request.candidates) > max_candidates:
@@ -125,7 +146,8 @@ def check_slate(request: SlateRequest, *, max_candidates: int, max_features: int
         if candidate.id in seen:
             raise InvalidInput(f"duplicate candidate id {candidate.id!r}", field=f"candidates[{index}].id")
         seen.add(candidate.id)
-        validate_features(candidate.features, field=f"candidates[{index}].features", max_features=max_features)
+        if candidate.features:
+            _validate_item_features(candidate.features, f"candidates[{index}].features", max_features)
     if isinstance(request.slots, int):
         slots = [SlotIn(id=str(position), features={}) for position in range(request.slots)]
     else:

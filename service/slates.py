@@ -26,7 +26,7 @@ from service.identity import user_key
 from service.models import ModelRegistry
 from service.schemas import CandidateIn, OutcomesRequest, SlateRequest, check_outcomes, check_slate, parse_model
 from service.store import Store
-from service.store.state import CatalogueStore
+from service.items import Catalogue
 from service.slate_state import SlateUserState
 
 
@@ -79,7 +79,7 @@ class SlateDecider:
         registry: ModelRegistry[SlateModel],
         config: Mapping[str, Any],
         clock: Clock,
-        catalogue: CatalogueStore,
+        catalogue: Catalogue,
         users: SlateUserState,
     ) -> None:
         self.store = store
@@ -189,7 +189,7 @@ class SlateDecider:
 
     def _resolve(self, offered: list[CandidateIn]) -> list[Candidate]:
         """Fill what a candidate leaves out from the catalogue; inline values win."""
-        known = self.catalogue.get_many(c.id for c in offered)
+        known = self.catalogue.lookup(c.id for c in offered)
         resolved = []
         for c in offered:
             item = known.get(c.id) or {}
