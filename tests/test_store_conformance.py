@@ -137,3 +137,9 @@ def test_reports_insert_once_and_list_newest_first(store: Store) -> None:
     assert all("sections" not in r for r in listed)
     assert store.list_reports(1, kind="nightly", full=True)[0]["sections"] == {"slates": {"n": 3}}
     assert store.existing_reports(["nightly-2026-01-01", "nightly-2026-01-09"]) == {"nightly-2026-01-01"}
+
+
+def test_outcomes_between_is_a_half_open_event_time_range(store: Store) -> None:
+    for t in (5, 10, 15, 20):
+        store.insert_outcome({"_id": f"e/{t}", "event_id": "e", "t": t, "outcomes": [{"item_id": "i", "type": "consume"}]})
+    assert sorted(doc["t"] for doc in store.outcomes_between(10, 20)) == [10, 15]

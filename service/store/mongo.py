@@ -76,6 +76,7 @@ class Store:
         self.outcomes.create_index([("event_id", 1), ("t", 1)])
         self.models.create_index([("kind", 1), ("version", -1)], unique=True)
         self.reports.create_index([("created_at", -1), ("until", -1)])
+        self.outcomes.create_index([("t", 1)])
 
     # decisions -------------------------------------------------------------------------
 
@@ -216,6 +217,11 @@ class Store:
         """Free the lease if ``holder`` still holds it; False if it expired and was taken."""
         result = self.locks.update_one({"_id": name, "holder": holder}, {"$set": {"holder": None, "expires_at": 0}})
         return result.matched_count == 1
+
+    @_mapped
+    def outcomes_between(self, since_ms: int, until_ms: int, batch_size: int = 1000) -> Iterator[dict[str, Any]]:
+        """Outcome events recorded in ``[since_ms, until_ms)`` (the report's popularity table)."""
+        yield from self.outcomes.find({"t": {"$gte": since_ms, "$lt": until_ms}}).batch_size(batch_size)
 
     @_mapped
     def insert_report(self, doc: dict[str, Any]) -> bool:
