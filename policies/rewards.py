@@ -55,3 +55,39 @@ class SlateReward:
             if item_id in totals:
                 totals[item_id] += self.weights.get(kind, 0.0) * value
         return [min(1.0, max(-1.0, totals[item])) for item in items]
+
+
+#: What a user can do with a prompt. Answers are explicit feedback; see :data:`ANSWER_VALUES`.
+PROMPT_RESPONSES: tuple[str, ...] = ("thumbs_down", "thumbs_up", "double_thumbs_up", "dismissed", "abandoned")
+#: Answer → the value stored in ``feedback`` (design.md, "Graded thumbs").
+ANSWER_VALUES: dict[str, str] = {"thumbs_down": "down", "thumbs_up": "up", "double_thumbs_up": "double_up"}
+
+
+@dataclass(frozen=True)
+class PromptReward:
+    """The reward of one prompt decision: information elicited minus annoyance.
+
+    ``fmt`` is None for "no prompt"; ``response`` is None when nothing came inside the
+    window (ignored). A public answer earns ``public_bonus`` on top.
+
+    >>> reward = PromptReward()
+    >>> round(reward.reward("graded", "private", "thumbs_up"), 3), reward.reward("single", "public", "thumbs_down")
+    (1.585, 1.0)
+    >>> reward.reward(None, None, None), reward.reward("single", "private", None), reward.reward("graded", "public", "abandoned")
+    (0.0, 0.0, -1.0)
+    """
+
+    weights: Mapping[str, float] = field(default_factory=lambda: MappingProxyType(dict(DEFAULT_PROMPT_REWARDS)))
+
+    def reward(self, fmt: str | None, visibility: str | None, response: str | None) -> float:
+        w = {**DEFAULT_PROMPT_REWARDS, **self.weights}
+        if fmt is None:
+            return float(w["no_prompt"])
+        if response is None:
+            return float(w["ignored"])
+        if response in ("dismissed", "abandoned"):
+            return float(w[response])
+        if response not in ANSWER_VALUES:
+            raise ValueError(f"unknown prompt response {response!r}")
+        answer = w["graded_answer"] if fmt == "graded" else w["single_answer"]
+        return float(answer + (w["public_bonus"] if visibility == "public" else 0.0))

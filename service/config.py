@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from policies.prompts import DEFAULT_PROMPT_ACTIONS
 from policies.rewards import DEFAULT_PROMPT_REWARDS, DEFAULT_SLATE_REWARDS
 
 DEFAULTS: dict[str, Any] = {
@@ -34,6 +35,11 @@ DEFAULTS: dict[str, Any] = {
     "STORE_TIMEOUT_MS": 3000,
     "SLATE_REWARDS": DEFAULT_SLATE_REWARDS,
     "PROMPT_REWARDS": DEFAULT_PROMPT_REWARDS,
+    "PROMPT_ACTIONS": list(DEFAULT_PROMPT_ACTIONS),  # "none" or "format/visibility"
+    "PROMPT_VW_ARGS": "--cb_explore_adf -q UA -q DA --quiet",  # same as bandit.actions
+    "PROMPT_WINDOW_S": 600.0,  # event-time seconds a prompt waits for its response; none → ignored
+    "PROMPT_SESSION_GAP_S": 1800.0,  # without a client session_id: a prompt this recent is "this session"
+    "PROMPT_HISTORY_S": 7 * 86400.0,  # "recent" for dismissals, likes and consumption features
     "PERSONALIZER_KEYS": None,  # None: any non-empty Ocp-Apim-Subscription-Key; else a list (or "k1,k2")
     "PERSONALIZER_REWARD_AGGREGATION": "earliest",  # or "sum": several Rewards for one slot
     "LIFT_S": 14 * 86400.0,  # how long a double_up lifts the caps on its category and creator
@@ -61,6 +67,8 @@ def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
             found[key] = raw.strip().lower() in {"1", "true", "yes", "on"}
         elif isinstance(DEFAULTS[key], dict):
             found[key] = {**DEFAULTS[key], **json.loads(raw)}
+        elif isinstance(DEFAULTS[key], list):
+            found[key] = json.loads(raw)
         else:
             found[key] = raw
     return found

@@ -6,14 +6,18 @@ model version ``v + 1`` first *claims* each due decision with a conditional upda
 snapshot. A learner that dies between claiming and publishing leaves claims above the
 latest published version; the next pass releases them first, so every decision ends up
 in exactly one published model.
+
+Each kind of decision (``slate`` here, ``prompt`` in :mod:`service.prompt_learning`) is a
+:class:`KindLearner` with its own model, reward join and examples; :class:`Learner` runs
+one pass of each.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 from bandit.features import encode
 from bandit.slates import SlateModel, slot_text
@@ -23,12 +27,18 @@ from service.models import ModelRegistry
 from service.slates import candidates_of
 from service.store import Store
 
+M = TypeVar("M", bound=Any)
+
 
 @dataclass(frozen=True)
 class LearnPass:
+    """``learned`` and ``released`` summed over kinds; ``version`` is the slate model's;
+    ``by_kind`` has each kind's own pass."""
+
     learned: int
     version: int
     released: int
+    by_kind: Mapping[str, LearnPass] = field(default_factory=dict)
 
 
 def slate_rewards(decision: Mapping[str, Any], outcome_docs: list[Mapping[str, Any]], reward: SlateReward) -> list[float]:
@@ -61,30 +71,38 @@ def learn_slate_decision(model: SlateModel, decision: Mapping[str, Any], rewards
     return len(decision["chosen"])
 
 
-class Learner:
-    """The join-and-learn loop for slates; one per deployment (see ``run_once``)."""
+class KindLearner(Generic[M]):
+    """The claim-learn-publish loop for one kind of decision; subclasses say how a
+    decision's reward is joined (:meth:`rewards`) and how it becomes examples (:meth:`learn`)."""
 
-    kind = "slate"
+    kind = ""
 
-    def __init__(self, store: Store, registry: ModelRegistry[SlateModel], config: Mapping[str, Any], clock: Clock) -> None:
+    def __init__(self, store: Store, registry: ModelRegistry[M], config: Mapping[str, Any], clock: Clock) -> None:
         self.store = store
         self.registry = registry
         self.config = config
         self.clock = clock
-        self.reward = SlateReward(dict(config["SLATE_REWARDS"]))
         self._lock = threading.Lock()
-        self._model: SlateModel | None = None
+        self._model: M | None = None
         self._model_version = -1
         self._examples_seen = 0
 
-    def _base_model(self) -> tuple[SlateModel, int]:
+    def rewards(self, due: list[dict[str, Any]]) -> dict[str, Any]:
+        """The reward of each due decision, by event id (what ``claim_for_learning`` stores)."""
+        raise NotImplementedError
+
+    def learn(self, model: M, decision: Mapping[str, Any], reward: Any) -> int:
+        """Train ``model`` on one decision; returns the number of VW examples."""
+        raise NotImplementedError
+
+    def _base_model(self) -> tuple[M, int]:
         meta = self.store.latest_model_meta(self.kind)
         version = 0 if meta is None else int(meta["version"])
         if self._model is None or self._model_version != version:
             if meta is None:
-                self._model, self._examples_seen = SlateModel.new(epsilon=float(self.config["EPSILON"])), 0
+                self._model, self._examples_seen = self.registry.fresh(), 0
             else:
-                self._model = SlateModel.from_bytes(self.store.load_model(meta["file_id"]))
+                self._model = self.registry.load(self.store.load_model(meta["file_id"]))
                 self._examples_seen = int(meta.get("examples_seen", 0))
             self._model_version = version
         return self._model, version
@@ -105,13 +123,13 @@ class Learner:
         due = self.store.due_decisions(self.kind, self.clock.now_ms(), int(self.config["LEARN_BATCH"]))
         if not due:
             return LearnPass(0, base, released)
-        outcomes = self.store.outcomes_for([decision["_id"] for decision in due])
+        rewards = self.rewards(due)
         version = base + 1
         learned = 0
         for decision in due:
-            rewards = slate_rewards(decision, outcomes[decision["_id"]], self.reward)
-            if self.store.claim_for_learning(decision["_id"], version, rewards, self.clock.now_ms()):
-                self._examples_seen += learn_slate_decision(model, decision, rewards)
+            reward = rewards[decision["_id"]]
+            if self.store.claim_for_learning(decision["_id"], version, reward, self.clock.now_ms()):
+                self._examples_seen += self.learn(model, decision, reward)
                 learned += 1
         if learned:
             self.store.save_model(
@@ -121,3 +139,41 @@ class Learner:
             self._model_version = version
             self.registry.refresh()
         return LearnPass(learned, version if learned else base, released)
+
+
+class SlateLearner(KindLearner[SlateModel]):
+    kind = "slate"
+
+    def __init__(self, store: Store, registry: ModelRegistry[SlateModel], config: Mapping[str, Any], clock: Clock) -> None:
+        super().__init__(store, registry, config, clock)
+        self.reward = SlateReward(dict(config["SLATE_REWARDS"]))
+
+    def rewards(self, due: list[dict[str, Any]]) -> dict[str, Any]:
+        outcomes = self.store.outcomes_for([decision["_id"] for decision in due])
+        return {decision["_id"]: slate_rewards(decision, outcomes[decision["_id"]], self.reward) for decision in due}
+
+    def learn(self, model: SlateModel, decision: Mapping[str, Any], reward: Any) -> int:
+        return learn_slate_decision(model, decision, reward)
+
+
+class Learner:
+    """One pass of every kind's learner; one per deployment (see ``run_once``)."""
+
+    def __init__(self, *kinds: KindLearner[Any]) -> None:
+        self.kinds = {learner.kind: learner for learner in kinds}
+
+    def run_once(self) -> LearnPass:
+        """Each kind learns even if another fails; the first failure is raised afterwards."""
+        passes: dict[str, LearnPass] = {}
+        failure: BaseException | None = None
+        for kind, learner in self.kinds.items():
+            try:
+                passes[kind] = learner.run_once()
+            except Exception as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+        slate = passes.get("slate", LearnPass(0, 0, 0))
+        return LearnPass(
+            sum(p.learned for p in passes.values()), slate.version, sum(p.released for p in passes.values()), passes
+        )

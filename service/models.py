@@ -36,6 +36,14 @@ class ModelRegistry(Generic[M]):
     def version_id(self) -> str:
         return f"{self.kind}-v{self._version}"
 
+    def fresh(self) -> M:
+        """A new, untrained model of this kind (version 0), built as configured."""
+        return self._new()
+
+    def load(self, data: bytes) -> M:
+        """A model from snapshot bytes (the learner continues from the latest one)."""
+        return self._load(data)
+
     def current(self) -> tuple[M, str]:
         """The model and its version id, read together so a decision logs the version it used."""
         with self._lock:

@@ -13,12 +13,15 @@ from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bandit.actions import ActionModel
 from bandit.slates import SlateModel
 from policies.guards import SlateRules
 from service.clock import Clock, SystemClock
 from service.items import Catalogue
-from service.learner import Learner
+from service.learner import Learner, SlateLearner
 from service.models import ModelRegistry
+from service.prompt_learning import PromptLearner
+from service.prompts import PromptService
 from service.slates import SlateDecider
 from service.store import EmbeddedMongo, Store
 from service.store.state import CatalogueStore, SlateHistoryStore, UserStateStore
@@ -62,7 +65,15 @@ class Runtime:
             UserStateStore(self.store.db), self.catalogue, slate_rules(config), float(config["SATIATION_HALF_LIFE_DAYS"])
         )
         self.slates = SlateDecider(self.store, self.slate_models, config, self.clock, self.items, self.user_state)
-        self.learner = Learner(self.store, self.slate_models, config, self.clock)
+        prompt_args = str(config["PROMPT_VW_ARGS"])
+        self.prompt_models: ModelRegistry[ActionModel] = ModelRegistry(
+            self.store, "prompt", lambda: ActionModel.new(epsilon=epsilon, args=prompt_args), ActionModel.from_bytes
+        )
+        self.prompts = PromptService(self.store, self.prompt_models, config, self.clock)
+        self.learner = Learner(
+            SlateLearner(self.store, self.slate_models, config, self.clock),
+            PromptLearner(self.store, self.prompt_models, config, self.clock),
+        )
         self.scheduler: BackgroundScheduler | None = None
         self.ready_error: str | None = None
         try:
@@ -70,6 +81,7 @@ class Runtime:
             self.catalogue.ensure_indexes()
             self.user_state.users.ensure_indexes()
             self.slate_models.refresh()
+            self.prompt_models.refresh()
         except Exception as exc:  # the store may come up later; /readyz says so meanwhile
             self.ready_error = str(exc)
             log.warning("store not ready at start-up: %s", exc)
@@ -87,14 +99,16 @@ class Runtime:
     def _learn(self) -> None:
         try:
             result = self.learner.run_once()
-            if result.learned:
-                log.info("learned %d decisions into slate-v%d", result.learned, result.version)
+            for kind, part in result.by_kind.items():
+                if part.learned:
+                    log.info("learned %d decisions into %s-v%d", part.learned, kind, part.version)
         except Exception:
             log.exception("learner pass failed; it will be retried")
 
     def _refresh(self) -> None:
         try:
             self.slate_models.refresh()
+            self.prompt_models.refresh()
         except Exception:
             log.exception("model refresh failed; serving the current version")
 

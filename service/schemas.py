@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bandit.errors import InvalidInput, MalformedRequest
 from bandit.features import validate as validate_features
-from policies.rewards import OUTCOME_TYPES
+from policies.rewards import ANSWER_VALUES, OUTCOME_TYPES, PROMPT_RESPONSES
 
 Id = Annotated[str, Field(min_length=1, max_length=256)]
 Features = dict[str, Any]
@@ -24,6 +24,12 @@ OutcomeType = Literal[
     "click", "consume", "purchase", "skip", "thumbs_down", "thumbs_up", "double_thumbs_up", "reward"
 ]
 assert set(OutcomeType.__args__) == set(OUTCOME_TYPES)  # type: ignore[attr-defined]
+PromptResponseType = Literal["thumbs_down", "thumbs_up", "double_thumbs_up", "dismissed", "abandoned"]
+assert set(PromptResponseType.__args__) == set(PROMPT_RESPONSES)  # type: ignore[attr-defined]
+FeedbackValue = Literal["down", "up", "double_up"]
+assert set(FeedbackValue.__args__) == set(ANSWER_VALUES.values())  # type: ignore[attr-defined]
+EventId = Annotated[str, Field(min_length=1, max_length=128)]
+
 
 
 class _Strict(BaseModel):
@@ -61,6 +67,24 @@ class OutcomeIn(_Strict):
 class OutcomesRequest(_Strict):
     outcomes: list[OutcomeIn] = Field(min_length=1, max_length=1000)
     outcome_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+
+
+class PromptRequest(_Strict):
+    user_id: Id
+    item_id: Id
+    context: Features = Field(default_factory=dict)
+    event_id: EventId | None = None
+
+
+class PromptResponseIn(_Strict):
+    response: PromptResponseType
+
+
+class FeedbackIn(_Strict):
+    user_id: Id
+    item_id: Id
+    value: FeedbackValue
+    visibility: Literal["private", "public"]
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -172,3 +196,16 @@ def check_outcomes(request: OutcomesRequest, served: set[str]) -> None:
         _finite(outcome.value, f"outcomes[{index}].value")
         if outcome.item_id not in served:
             raise InvalidInput(f"item {outcome.item_id!r} was not in the slate", field=f"outcomes[{index}].item_id")
+
+
+def check_prompt(request: PromptRequest, *, max_features: int) -> None:
+    validate_features(request.context, field="context", max_features=max_features)
+
+
+def check_limit(raw: str | None, *, default: int, maximum: int) -> int:
+    """A ``?limit=`` query parameter: an integer in [1, maximum]."""
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise InvalidInput(f"limit must be an integer from 1 to {maximum}", field="limit")
+    return int(raw)

@@ -137,3 +137,61 @@ def test_reports_insert_once_and_list_newest_first(store: Store) -> None:
     assert all("sections" not in r for r in listed)
     assert store.list_reports(1, kind="nightly", full=True)[0]["sections"] == {"slates": {"n": 3}}
     assert store.existing_reports(["nightly-2026-01-01", "nightly-2026-01-09"]) == {"nightly-2026-01-01"}
+
+
+def test_outcomes_between_is_a_half_open_event_time_range(store: Store) -> None:
+    for t in (5, 10, 15, 20):
+        store.insert_outcome({"_id": f"e/{t}", "event_id": "e", "t": t, "outcomes": [{"item_id": "i", "type": "consume"}]})
+    assert sorted(doc["t"] for doc in store.outcomes_between(10, 20)) == [10, 15]
+
+
+def test_recent_slates_are_the_users_newest_with_what_they_served(store: Store) -> None:
+    for i, (user, kind, t) in enumerate([("k", "slate", 10), ("k", "slate", 30), ("k", "prompt", 40), ("j", "slate", 50), ("k", "slate", 5)]):
+        store.insert_decision({**decision(f"r{i}", t, t + 5), "user": user, "kind": kind,
+                               "chosen": [{"item_id": "m", "probability": 0.5}], "candidates": [{"id": "m", "category": "c"}]})
+    recent = store.recent_slates("k", 8, 10)
+    assert [d["_id"] for d in recent] == ["r1", "r0"]
+    assert recent[0]["chosen"][0]["item_id"] == "m" and recent[0]["candidates"][0]["category"] == "c"
+    assert [d["_id"] for d in store.recent_slates("k", 0, 1)] == ["r1"]
+
+
+def test_a_prompt_takes_one_response_and_its_application_is_marked(store: Store) -> None:
+    store.insert_decision({**decision("p", 1, 10), "kind": "prompt", "ask": True, "response": None})
+    store.insert_decision({**decision("n", 1, 10), "kind": "prompt", "ask": False, "response": None})
+    assert store.set_response("p", {"type": "thumbs_up", "t": 2, "applied_at": None}) is True
+    assert store.set_response("p", {"type": "dismissed", "t": 3, "applied_at": None}) is False
+    assert store.set_response("n", {"type": "thumbs_up", "t": 2, "applied_at": None}) is False
+    store.mark_response_applied("p", 4)
+    store.mark_response_applied("p", 5)  # only the first one counts
+    assert store.get_decision("p")["response"] == {"type": "thumbs_up", "t": 2, "applied_at": 4}
+    assert store.get_decision("n")["response"] is None
+
+
+def test_user_events_apply_once_and_keep_nested_documents(store: Store) -> None:
+    def add(state: dict) -> None:
+        state["prompts"] = [*state.get("prompts", []), {"t": len(state.get("prompts", [])), "format": None, "ok": True}]
+        state["shown"] = {**state.get("shown", {}), "single": state.get("shown", {}).get("single", 0) + 1}
+
+    assert store.get_user("k") is None
+    assert store.apply_user_event("k", "e1", add) is True
+    assert store.apply_user_event("k", "e1", add) is False  # a retry of the same event
+    assert store.apply_user_event("k", "e2", add, known=store.get_user("k")) is True
+    stale = store.get_user("k")
+    assert store.apply_user_event("k", "e3", add) is True
+    assert store.apply_user_event("k", "e4", add, known=stale) is True  # a stale read loses once, then retries
+    assert store.apply_user_event("k", "e5", add, known={}) is True  # "saw no document": the insert fails, it retries
+    user = store.get_user("k")
+    # sub-documents stay documents (nx-27017 would turn $push-ed ones into JSON strings)
+    assert user["prompts"] == [{"t": i, "format": None, "ok": True} for i in range(5)]
+    assert user["shown"] == {"single": 5} and user["events"] == ["e1", "e2", "e3", "e4", "e5"] and user["rev"] == 5
+    store.users.update_one({"_id": "k"}, {"$set": {"slate": {"x": 1}}})  # another feature's fields survive
+    assert store.apply_user_event("k", "e6", add) is True and store.get_user("k")["slate"] == {"x": 1}
+
+
+def test_feedback_appends_once_and_public_reads_never_see_private(store: Store) -> None:
+    for i, (user, visibility, t) in enumerate([("k", "public", 1), ("k", "private", 2), ("k", "public", 3), ("j", "public", 4)]):
+        assert store.insert_feedback({"_id": f"f{i}", "user": user, "item_id": f"i{i}", "value": "up", "visibility": visibility, "t": t})
+    assert store.insert_feedback({"_id": "f0", "user": "k", "item_id": "x", "value": "down", "visibility": "public", "t": 9}) is False
+    assert [d["_id"] for d in store.public_feedback("k", 10)] == ["f2", "f0"]
+    assert [d["_id"] for d in store.public_feedback("k", 1)] == ["f2"]
+    assert store.count_feedback() == 4 and store.count_feedback({"visibility": "private"}) == 1

@@ -22,4 +22,4 @@ def readyz() -> ResponseReturnValue:
         rt.store.ping()
     except Exception as exc:
         return jsonify({"status": "unavailable", "store": "unreachable", "message": str(exc)}), 503
-    return jsonify({"status": "ready", "store": "ok", "models": {"slate": rt.slate_models.version_id}})
+    return jsonify({"status": "ready", "store": "ok", "models": {"slate": rt.slate_models.version_id, "prompt": rt.prompt_models.version_id}})

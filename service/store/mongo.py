@@ -8,6 +8,7 @@ unreachable → :class:`StoreUnavailable` (HTTP 503), anything else → :class:`
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 from collections.abc import Callable, Iterator
@@ -20,6 +21,9 @@ from pymongo import errors as mongo_errors
 from bandit.errors import StoreError, StoreUnavailable
 
 P = ParamSpec("P")
+#: Event ids remembered per user so a retried update is applied once (see ``apply_user_event``).
+USER_EVENTS_KEPT = 500
+USER_UPDATE_ATTEMPTS = 20
 R = TypeVar("R")
 
 _UNREACHABLE = (mongo_errors.ConnectionFailure, mongo_errors.ServerSelectionTimeoutError, mongo_errors.AutoReconnect)
@@ -49,6 +53,8 @@ class Store:
         self.decisions = self.db["decisions"]
         self.outcomes = self.db["outcomes"]
         self.locks = self.db["locks"]
+        self.users = self.db["users"]
+        self.feedback = self.db["feedback"]
         self.reports = self.db["reports"]
         # Bytes in GridFS; the index of versions in its own collection, because nx-27017
         # does not sort GridFS file documents by metadata fields (docs/store.md).
@@ -74,8 +80,14 @@ class Store:
         self.decisions.create_index([("kind", 1), ("t", 1)])
         self.decisions.create_index([("user", 1), ("t", 1)])
         self.outcomes.create_index([("event_id", 1), ("t", 1)])
+        self.feedback.create_index([("user", 1), ("visibility", 1), ("t", -1)])
+        # nx-27017 plans with single-field indexes only, not a compound index's prefix
+        # (docs/store.md): per-user reads (prompt context, public feedback) need these.
+        self.decisions.create_index([("user", 1)])
+        self.feedback.create_index([("user", 1)])
         self.models.create_index([("kind", 1), ("version", -1)], unique=True)
         self.reports.create_index([("created_at", -1), ("until", -1)])
+        self.outcomes.create_index([("t", 1)])
 
     # decisions -------------------------------------------------------------------------
 
@@ -132,6 +144,92 @@ class Store:
     @_mapped
     def iter_decisions(self, query: dict[str, Any], batch_size: int = 1000) -> Iterator[dict[str, Any]]:
         yield from self.decisions.find(query).sort("t", 1).batch_size(batch_size)
+
+    @_mapped
+    def recent_slates(self, user: str, since_ms: int, limit: int) -> list[dict[str, Any]]:
+        """The user's slate decisions since ``since_ms``, newest first, with what they served.
+        Top-level projection only: nx-27017 drops array sub-field projections (docs/store.md)."""
+        projection = {"t": 1, "chosen": 1, "candidates": 1, "activated": 1, "window_end": 1}
+        query = {"user": user, "kind": "slate", "t": {"$gte": since_ms}}
+        return list(self.decisions.find(query, projection).sort("t", -1).limit(limit))
+
+    @_mapped
+    def set_response(self, event_id: str, response: dict[str, Any]) -> bool:
+        """Record the one response a shown prompt may get; False if it had one (or asked nothing)."""
+        result = self.decisions.update_one(
+            {"_id": event_id, "kind": "prompt", "ask": True, "response": None}, {"$set": {"response": response}}
+        )
+        return result.modified_count == 1
+
+    @_mapped
+    def mark_response_applied(self, event_id: str, now_ms: int) -> None:
+        """Its side effects (feedback, user state, slate outcome) are all written."""
+        self.decisions.update_one({"_id": event_id, "response.applied_at": None}, {"$set": {"response.applied_at": now_ms}})
+
+    # users --------------------------------------------------------------------------------
+
+    @_mapped
+    def get_user(self, user: str) -> dict[str, Any] | None:
+        return self.users.find_one({"_id": user})
+
+    @_mapped
+    def apply_user_event(
+        self, user: str, event_id: str, change: Callable[[dict[str, Any]], None], known: dict[str, Any] | None = None
+    ) -> bool:
+        """Apply ``change`` (a function that edits the document in place) to the user's state
+        once per ``event_id``; False if that event was applied before.
+
+        Optimistic read-modify-write on a ``rev`` counter: read, apply, ``$set`` the changed
+        top-level fields where ``rev`` is still what was read, retry on a lost race. Not
+        ``$push``/``$inc``: nx-27017 stores sub-documents ``$push``-ed onto an existing array
+        as JSON strings and an upsert's dotted ``$inc`` as a literal dotted field
+        (docs/store.md). Fields of the document this change leaves alone (other features'
+        state) are not written. The event id joins the bounded ``events`` list in the same write.
+        ``known``: the document as the caller read it a moment ago (``{}``: there was none),
+        tried first to save a read; a stale one just loses the race once."""
+        for attempt in range(USER_UPDATE_ATTEMPTS):
+            current = known if attempt == 0 and known is not None else self.users.find_one({"_id": user})
+            if not current:  # None, or ``known={}``: the caller saw no document
+                state: dict[str, Any] = {"_id": user, "rev": 1, "events": [event_id]}
+                change(state)
+                try:
+                    self.users.insert_one(state)
+                    return True
+                except mongo_errors.DuplicateKeyError:
+                    continue  # created concurrently: read it and apply on top
+            events = list(current.get("events") or [])
+            if event_id in events:
+                return False
+            state = copy.deepcopy(current)
+            change(state)
+            state["events"] = (events + [event_id])[-USER_EVENTS_KEPT:]
+            state["rev"] = int(current.get("rev") or 0) + 1
+            changed = {key: value for key, value in state.items() if key != "_id" and current.get(key) != value}
+            result = self.users.update_one({"_id": user, "rev": current.get("rev")}, {"$set": changed})
+            if result.modified_count == 1:
+                return True
+        raise StoreError(f"the state of user {user} kept changing under concurrent updates; retry later")
+
+    # feedback -----------------------------------------------------------------------------
+
+    @_mapped
+    def insert_feedback(self, doc: dict[str, Any]) -> bool:
+        """Append; False when this feedback id was recorded before."""
+        try:
+            self.feedback.insert_one(doc)
+        except mongo_errors.DuplicateKeyError:
+            return False
+        return True
+
+    @_mapped
+    def public_feedback(self, user: str, limit: int) -> list[dict[str, Any]]:
+        """The user's public feedback, newest first. Private feedback is never read here."""
+        query = {"user": user, "visibility": "public"}
+        return list(self.feedback.find(query).sort([("t", -1), ("_id", 1)]).limit(limit))
+
+    @_mapped
+    def count_feedback(self, query: dict[str, Any] | None = None) -> int:
+        return self.feedback.count_documents(query or {})
 
     # outcomes ---------------------------------------------------------------------------
 
@@ -216,6 +314,11 @@ class Store:
         """Free the lease if ``holder`` still holds it; False if it expired and was taken."""
         result = self.locks.update_one({"_id": name, "holder": holder}, {"$set": {"holder": None, "expires_at": 0}})
         return result.matched_count == 1
+
+    @_mapped
+    def outcomes_between(self, since_ms: int, until_ms: int, batch_size: int = 1000) -> Iterator[dict[str, Any]]:
+        """Outcome events recorded in ``[since_ms, until_ms)`` (the report's popularity table)."""
+        yield from self.outcomes.find({"t": {"$gte": since_ms, "$lt": until_ms}}).batch_size(batch_size)
 
     @_mapped
     def insert_report(self, doc: dict[str, Any]) -> bool:
