@@ -68,9 +68,9 @@ class SimulationParams:
     mean_sensitivity: float = 0.4  # mean privacy sensitivity s: P(answer | public) = P(answer | private) × (1 − s)
     sensitivity_concentration: float = 4.0  # Beta concentration of s (small → a few very private people)
     graded_effort: float = 0.15  # graded prompts are answered (1 − graded_effort) times as often as single
-    fatigue: float = 0.8  # P(answer) × fatigue**k, k = prompts already shown to the user that event-day
+    fatigue: float = 0.7  # P(answer) × fatigue**k, k = prompts already shown to the user that event-day
     abandon_base: float = 0.01  # P(session abandoned right after the day's first prompt)
-    abandon_per_prompt: float = 0.04  # ... plus this much per prompt already shown that day
+    abandon_per_prompt: float = 0.08  # ... plus this much per prompt already shown that day
     abandon_max: float = 0.5  # abandonment never exceeds this
     dismiss_share: float = 0.4  # of prompts neither answered nor abandoned, share explicitly dismissed (rest: ignored)
     thumb_noise: float = 0.15  # sd of the noise on liking behind a thumb (liking is in [0, 1])
