@@ -24,13 +24,15 @@ from typing import Any
 
 import numpy as np
 
+from policies.rewards import DEFAULT_PROMPT_REWARDS
 from simulator.behaviour import prompt_probabilities
 from simulator.params import DAY_MS, FORMATS, PROMPT_ACTIONS, START_MS, SimulationParams
 from simulator.population import Population
 from simulator.rollout import PolicyValue, always, prompt_policy_value
+from simulator.user import User
 
 __all__ = ["PolicyValue", "always", "prompt_policy_value", "answer_rate", "visibility_effect", "format_effect",
-           "monte_carlo_visibility_effect", "ground_truth", "truth_table"]
+           "expected_reward", "monte_carlo_visibility_effect", "ground_truth", "truth_table"]
 
 BITS = {"single": 1.0, "graded": math.log2(3)}  # information of one answer: one of two, one of three
 
@@ -80,6 +82,28 @@ def format_effect(source: Population | SimulationParams) -> dict[str, float]:
         out[f"bits_graded{suffix}"] = graded * BITS["graded"]
         out[f"bits_effect{suffix}"] = graded * BITS["graded"] - single * BITS["single"]
     return out
+
+
+def expected_reward(population: Population, user: User | int, action: str, now_ms: int,
+                    rewards: Mapping[str, float] = DEFAULT_PROMPT_REWARDS) -> float:
+    """Exact expected prompt reward of ``action`` for this user in their state at ``now_ms``.
+
+    The truth behind an off-policy estimate: averaged over *logged* decisions (each weighted
+    by the target's probability of each action), it is the target's value on the logged
+    contexts, whereas :func:`prompt_policy_value` is its value on the contexts it creates itself.
+
+    >>> population = Population(SimulationParams(users=1))
+    >>> expected_reward(population, 0, "none", START_MS)
+    0.0
+    """
+    if action == "none":
+        return float(rewards["no_prompt"])
+    fmt, _, visibility = action.partition("/")
+    p = population.answer_probabilities(user, fmt, visibility, now_ms)
+    answer = rewards["graded_answer" if fmt == "graded" else "single_answer"]
+    answer += rewards.get("public_bonus", 0.0) if visibility == "public" else 0.0
+    return float(p["answered"] * answer + p["dismissed"] * rewards["dismissed"]
+                 + p["abandoned"] * rewards["abandoned"] + p["ignored"] * rewards["ignored"])
 
 
 def monte_carlo_visibility_effect(params: SimulationParams, fmt: str, prompts_per_user: int = 20) -> tuple[float, float]:
