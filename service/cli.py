@@ -102,23 +102,27 @@ def _offline_runtime() -> Any:
 
 
 @main.command()
-@click.option("--kind", type=click.Choice(["slate"]), default="slate", show_default=True)
+@click.option("--kind", type=click.Choice(["slate", "prompt"]), default="slate", show_default=True)
 @click.option("--since", default=None, help="ISO date/time or epoch ms (default: the beginning)")
 @click.option("--until", default=None, help="ISO date/time or epoch ms (default: now)")
-@click.option("--policy", "policies", multiple=True, default=("logged", "learned", "uniform"), show_default=True,
-              help="Target policy to evaluate; repeat for several.")
+@click.option("--policy", "policies", multiple=True,
+              help="Target policy to evaluate; repeat for several (default: logged, learned, uniform).")
+@click.option("--metric", type=click.Choice(["reward", "answered", "annoyed"]), default="reward", show_default=True,
+              help="Prompts only: value, answer rate or annoyance rate.")
 @click.option("--from-jsonl", "from_jsonl", type=click.File("r"), default=None, help="Evaluate an exported JSONL log instead.")
 @click.option("--alpha", type=float, default=0.05, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def ope(kind: str, since: str | None, until: str | None, policies: tuple[str, ...], from_jsonl: Any, alpha: float, as_json: bool) -> None:
+def ope(kind: str, since: str | None, until: str | None, policies: tuple[str, ...], metric: str, from_jsonl: Any,
+        alpha: float, as_json: bool) -> None:
     """Off-policy value of each named policy on the logged decisions."""
-    from service.evaluation import evaluate_slates, evaluation_query
-    from service.targets import slate_targets
+    from service.evaluation import evaluate_prompts, evaluate_slates, evaluation_query
+    from service.targets import prompt_targets, slate_targets
 
+    names = policies or ("logged", "learned", "uniform")
     runtime = _offline_runtime()
     try:
         try:
-            targets = slate_targets(runtime, policies)
+            targets: Any = slate_targets(runtime, names) if kind == "slate" else prompt_targets(runtime, names)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
         if from_jsonl is not None:
@@ -128,19 +132,26 @@ def ope(kind: str, since: str | None, until: str | None, policies: tuple[str, ..
             query = evaluation_query(kind, parse_time(since, 0), parse_time(until, runtime.clock.now_ms()))
             source = lambda: runtime.store.iter_decisions(query)  # noqa: E731
         try:
-            results = [row.as_dict() for row in evaluate_slates(source, targets, alpha=alpha)]
+            if kind == "slate":
+                rows = evaluate_slates(source, targets, alpha=alpha)
+            else:
+                rows = evaluate_prompts(source, targets, alpha=alpha, metric=metric)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
+        results = [row.as_dict() for row in rows]
     finally:
         runtime.close()
     if as_json:
         click.echo(json.dumps(results, indent=2))
         return
-    click.echo(f"{'policy':<10}{'estimator':<14}{'value':>9}{'low':>9}{'high':>9}{'decisions':>10}{'ESS':>10}{'max w':>9}{'never':>7}")
+    width = max([10] + [len(row["policy"]) + 2 for row in results])
+    click.echo(f"{'policy':<{width}}{'estimator':<14}{'value':>9}{'low':>9}{'high':>9}{'decisions':>10}{'ESS':>10}"
+               f"{'max w':>9}{'never':>7}")
     for row in results:
         click.echo(
-            f"{row['policy']:<10}{row['estimator']:<14}{row['value']:>9.4f}{row['low']:>9.4f}{row['high']:>9.4f}"
-            f"{row['decisions']:>10}{row['effective_sample_size']:>10.1f}{row['max_weight']:>9.2f}{row['zero_target_share']:>7.2f}"
+            f"{row['policy']:<{width}}{row['estimator']:<14}{row['value']:>9.4f}{row['low']:>9.4f}{row['high']:>9.4f}"
+            f"{row['decisions']:>10}{row['effective_sample_size']:>10.1f}{row['max_weight']:>9.2f}"
+            f"{row['zero_target_share']:>7.2f}"
         )
 
 

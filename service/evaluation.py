@@ -18,8 +18,19 @@ from typing import Any
 import numpy as np
 
 from bandit.errors import InvalidInput
-from bandit.ope import CascadeIPS, Diagnostics, Interval, LoggedData, SNCascadeIPS, StreamingDiagnostics, StreamingEstimate
+from bandit.ope import (
+    IPS,
+    SNIPS,
+    CascadeIPS,
+    Diagnostics,
+    Interval,
+    LoggedData,
+    SNCascadeIPS,
+    StreamingDiagnostics,
+    StreamingEstimate,
+)
 from bandit.ope.core import Estimator
+from policies.prompts import PromptPolicy, replay_prompt
 from policies.slates import SlatePolicy, replay_slate
 from service.slates import candidates_of, eligibility_of
 
@@ -111,6 +122,52 @@ def evaluate_slates(
             diagnostics = diagnostics.update(data)
         if diagnostics.n == 0:
             raise InvalidInput("no joined, activated decisions in the window", field="since")
+        for estimator, summary in zip(estimators, sums):
+            results.append(
+                PolicyValue(name, type(estimator).__name__, summary.interval(alpha), summary.n, diagnostics.result())
+            )
+    return results
+
+
+#: What a prompt decision is worth under each metric: the learner's reward, or indicators.
+PROMPT_METRICS: dict[str, Callable[[Mapping[str, Any]], float]] = {
+    "reward": lambda d: float(d.get("reward") or 0.0),
+    "answered": lambda d: float(_counted_response(d) in ("thumbs_down", "thumbs_up", "double_thumbs_up")),
+    "annoyed": lambda d: float(_counted_response(d) in ("dismissed", "abandoned")),
+}
+
+
+def _counted_response(decision: Mapping[str, Any]) -> str | None:
+    response = decision.get("response")
+    return response["type"] if response and response["t"] <= decision["window_end"] else None
+
+
+def prompt_chunk(decisions: list[Mapping[str, Any]], target: PromptPolicy | None, metric: str = "reward") -> LoggedData:
+    """One row per prompt decision, with ``target``'s probability of the logged action."""
+    value = PROMPT_METRICS[metric]
+    p_log = np.array([d["chosen"]["probability"] for d in decisions], dtype=np.float64)
+    p_target = p_log if target is None else np.array([replay_prompt(target, d) for d in decisions])
+    return LoggedData(reward=np.array([value(d) for d in decisions]), p_log=p_log, p_target=p_target)
+
+
+def evaluate_prompts(
+    decisions: Callable[[], Iterable[Mapping[str, Any]]],
+    targets: Mapping[str, PromptPolicy | None],
+    alpha: float = 0.05,
+    metric: str = "reward",
+    estimators: tuple[Estimator, ...] = (IPS(), SNIPS()),
+) -> list[PolicyValue]:
+    """Value (or answer / annoyance rate) of each prompt target on the log."""
+    results: list[PolicyValue] = []
+    for name, target in targets.items():
+        sums = [StreamingEstimate(estimator) for estimator in estimators]
+        diagnostics = StreamingDiagnostics()
+        for chunk in _chunks(decisions(), CHUNK):
+            data = prompt_chunk(chunk, target, metric)
+            sums = [summary.update(data) for summary in sums]
+            diagnostics = diagnostics.update(data)
+        if diagnostics.n == 0:
+            raise InvalidInput("no joined prompt decisions in the window", field="since")
         for estimator, summary in zip(estimators, sums):
             results.append(
                 PolicyValue(name, type(estimator).__name__, summary.interval(alpha), summary.n, diagnostics.result())

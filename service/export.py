@@ -2,8 +2,9 @@
 
 DSJSON is the format ``vw --dsjson`` and Azure Personalizer logs use: slates become CCB
 events (``_multi`` actions, ``_slots``, per-slot ``_outcomes`` with ``_a``/``_p`` — chosen
-action first — and cost = −reward), single decisions become CB events (``_label_*``,
-``a``/``p``). Features are written as VW JSON with the same tokens the text encoder
+action first — and cost = −reward; read them with ``--ccb_explore_adf --dsjson``), prompt
+decisions become CB events (``_label_*``, ``a``/``p``; ``--cb_explore_adf --dsjson``). A
+file may hold both kinds; split it by ``"_outcomes"`` before feeding VW. Features are written as VW JSON with the same tokens the text encoder
 produces (``name=value`` with weight 1, numbers as ``name: value``), so a model trained
 from the export sees what elicit's model saw.
 """
@@ -94,10 +95,46 @@ def slate_dsjson(decision: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _prompt_action_json(name: str) -> dict[str, Any]:
+    if name == "none":
+        return vw_json({"action": name, "ask": False}, "A")
+    fmt, _, visibility = name.partition("/")
+    return vw_json({"action": name, "ask": True, "format": fmt, "visibility": visibility}, "A")
+
+
+def prompt_dsjson(decision: Mapping[str, Any]) -> dict[str, Any]:
+    """One CB DSJSON event for a prompt decision (1-based action ids, chosen first)."""
+    chosen = decision["chosen"]
+    index = int(chosen["index"])
+    order = [index] + [k for k in range(len(decision["actions"])) if k != index]
+    event: dict[str, Any] = {}
+    if decision.get("learn_version") is not None:  # joined: the label is known
+        event.update({
+            "_label_cost": -float(decision.get("reward") or 0.0),
+            "_label_probability": float(chosen["probability"]),
+            "_label_Action": index + 1,
+            "_labelIndex": index,
+        })
+    return {
+        **event,
+        "Timestamp": _timestamp(decision["t"]),
+        "Version": "1",
+        "EventId": str(decision["_id"]),
+        "a": [k + 1 for k in order],
+        "c": {**vw_json(decision.get("context") or {}, "U"), **vw_json(decision.get("derived") or {}, "D"),
+              "_multi": [_prompt_action_json(name) for name in decision["actions"]]},
+        "p": [float(decision["distribution"][k]) for k in order],
+        "VWState": {"m": decision.get("model_version", "")},
+    }
+
+
 def jsonl_record(decision: Mapping[str, Any]) -> dict[str, Any]:
     """The decision as stored, with ``event_id`` for ``_id`` — what ``--from-jsonl`` reads."""
     record = {key: value for key, value in decision.items() if key != "_id"}
     return {"event_id": str(decision["_id"]), **record}
+
+
+DSJSON_WRITERS = {"slate": slate_dsjson, "prompt": prompt_dsjson}
 
 
 def read_jsonl(handle: IO[str]) -> Iterator[dict[str, Any]]:
@@ -116,9 +153,10 @@ def write(decisions: Iterable[Mapping[str, Any]], handle: IO[str], fmt: str) -> 
     count = 0
     for decision in decisions:
         if fmt == "dsjson":
-            if decision.get("kind") != "slate":
-                continue  # other kinds get their DSJSON writer with their issue
-            record = slate_dsjson(decision)
+            writer = DSJSON_WRITERS.get(str(decision.get("kind")))
+            if writer is None:
+                continue
+            record = writer(decision)
         else:
             record = jsonl_record(decision)
         handle.write(json.dumps(record, default=str) + "\n")

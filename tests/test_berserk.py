@@ -131,3 +131,30 @@ def test_berserk_index_on_a_hand_made_log(runner: Any, runtime: Any) -> None:
     index = json.loads(result.output)
     # up: u1 0.75 − 0.25 = 0.5; double_up: u2 0.5 − 0 = 0.5; overall mean of the two = 0.5; u3 skipped
     assert index == {"day": "2026-01-03", "overall": 0.5, "up": 0.5, "double_up": 0.5, "likes": 2, "skipped": 1}
+
+
+def test_the_momos_a_like_does_not_flood_a_double_up_lifts_the_cap(client: Any, clock: Any) -> None:
+    momos = [{"id": f"momo{i}", "category": "momos", "creator": f"kitchen{i}", "kind": "repeatable"} for i in range(6)]
+    others = [{"id": f"dish{i}", "category": f"dish{i}", "creator": f"cook{i}", "kind": "repeatable"} for i in range(3)]
+    put_items(client, momos + others)
+    ids = [item["id"] for item in momos + others]
+    liked = client.post("/v1/feedback", json={"user_id": "erin", "item_id": "momo0", "value": "up", "visibility": "private"})
+    assert liked.status_code == 201, liked.get_json()
+    for _ in range(20):
+        clock.advance(3600)
+        served = [s["item_id"] for s in slate(client, "erin", ids, 5)["slate"]]
+        assert sum(item.startswith("momo") for item in served) <= 2  # the like is heard, not force-fed
+    loved = client.post("/v1/feedback", json={"user_id": "erin", "item_id": "momo0", "value": "double_up", "visibility": "public"})
+    assert loved.status_code == 201
+    counts = []
+    for _ in range(20):
+        clock.advance(3600)
+        body = slate(client, "erin", ids, 5)
+        counts.append(sum(s["item_id"].startswith("momo") for s in body["slate"]))
+        assert "cap" not in {e["reason"] for e in body["excluded"] if e["item_id"].startswith("momo")}
+    # 6 momos and 3 others for 5 slots: with the category cap lifted, at least two slots are
+    # always momos and most slates hold three or more.
+    assert min(counts) >= 2 and max(counts) >= 3 and sum(c >= 3 for c in counts) >= 10
+    clock.advance(15 * DAY_S)  # the lift lasts 14 days
+    later = [s["item_id"] for s in slate(client, "erin", ids, 5)["slate"]]
+    assert sum(item.startswith("momo") for item in later) <= 2
