@@ -105,19 +105,20 @@ def _chunks(decisions: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[
         yield chunk
 
 
-def evaluate_slates(
+def _evaluate(
     decisions: Callable[[], Iterable[Mapping[str, Any]]],
-    targets: Mapping[str, SlatePolicy | None],
-    alpha: float = 0.05,
-    estimators: tuple[Estimator, ...] = (CascadeIPS(), SNCascadeIPS()),
+    targets: Mapping[str, Any],
+    rows: Callable[[list[Mapping[str, Any]], Any], LoggedData],
+    estimators: tuple[Estimator, ...],
+    alpha: float,
 ) -> list[PolicyValue]:
-    """Value of each target on the log; ``decisions`` is called once per pass over it."""
+    """Stream the log once per target, merging chunk statistics (flat memory)."""
     results: list[PolicyValue] = []
     for name, target in targets.items():
         sums = [StreamingEstimate(estimator) for estimator in estimators]
         diagnostics = StreamingDiagnostics()
         for chunk in _chunks(decisions(), CHUNK):
-            data = slate_chunk(chunk, target)
+            data = rows(chunk, target)
             sums = [summary.update(data) for summary in sums]
             diagnostics = diagnostics.update(data)
         if diagnostics.n == 0:
@@ -128,6 +129,15 @@ def evaluate_slates(
             )
     return results
 
+
+def evaluate_slates(
+    decisions: Callable[[], Iterable[Mapping[str, Any]]],
+    targets: Mapping[str, SlatePolicy | None],
+    alpha: float = 0.05,
+    estimators: tuple[Estimator, ...] = (CascadeIPS(), SNCascadeIPS()),
+) -> list[PolicyValue]:
+    """Value of each target on the log; ``decisions`` is called once per pass over it."""
+    return _evaluate(decisions, targets, slate_chunk, estimators, alpha)
 
 #: What a prompt decision is worth under each metric: the learner's reward, or indicators.
 PROMPT_METRICS: dict[str, Callable[[Mapping[str, Any]], float]] = {
@@ -158,18 +168,4 @@ def evaluate_prompts(
     estimators: tuple[Estimator, ...] = (IPS(), SNIPS()),
 ) -> list[PolicyValue]:
     """Value (or answer / annoyance rate) of each prompt target on the log."""
-    results: list[PolicyValue] = []
-    for name, target in targets.items():
-        sums = [StreamingEstimate(estimator) for estimator in estimators]
-        diagnostics = StreamingDiagnostics()
-        for chunk in _chunks(decisions(), CHUNK):
-            data = prompt_chunk(chunk, target, metric)
-            sums = [summary.update(data) for summary in sums]
-            diagnostics = diagnostics.update(data)
-        if diagnostics.n == 0:
-            raise InvalidInput("no joined prompt decisions in the window", field="since")
-        for estimator, summary in zip(estimators, sums):
-            results.append(
-                PolicyValue(name, type(estimator).__name__, summary.interval(alpha), summary.n, diagnostics.result())
-            )
-    return results
+    return _evaluate(decisions, targets, lambda chunk, target: prompt_chunk(chunk, target, metric), estimators, alpha)
