@@ -10,7 +10,7 @@ from flask import Flask
 
 from service.config import load_config
 from service.errors import register_error_handlers
-from service.routes import feedback, health, items, personalizer, prompts, slates
+from service.routes import feedback, health, items, personalizer, prompts, reports, slates
 from service.runtime import Runtime
 
 
@@ -29,9 +29,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(slates.bp)
+    app.register_blueprint(reports.bp)
+    app.register_blueprint(personalizer.bp)
     app.register_blueprint(prompts.bp)
     app.register_blueprint(feedback.bp)
-    app.register_blueprint(personalizer.bp)
     app.register_blueprint(items.bp)
     if settings["BACKGROUND_JOBS"]:
         runtime.start_background()

@@ -206,6 +206,41 @@ def berserk(day: str, as_json: bool) -> None:
 
 
 @main.command()
+@click.option("--since", default=None, help="ISO date/time or epoch ms (default: REPORT_WINDOW_DAYS before --until)")
+@click.option("--until", default=None, help="ISO date/time or epoch ms (default: now)")
+@click.option("--json", "json_file", type=click.File("w"), default=None, help="Also write the report's JSON here.")
+@click.option("--html", "html_file", type=click.File("w"), default=None, help="Also write the report's HTML page here.")
+def report(since: str | None, until: str | None, json_file: Any, html_file: Any) -> None:
+    """Build the off-policy report now (as the nightly job does), store it, print its verdicts."""
+    from tqdm import tqdm
+
+    from bandit.errors import InvalidInput
+    from service.reports import build_report
+
+    runtime = _offline_runtime()
+    try:
+        until_ms = parse_time(until, runtime.clock.now_ms())
+        since_ms = parse_time(since, until_ms - int(runtime.config["REPORT_WINDOW_DAYS"]) * 86_400_000)
+        with tqdm(unit="decision", desc="report", delay=2.0, file=sys.stderr) as bar:  # shows on long runs only
+            try:
+                document = build_report(runtime, since_ms, until_ms, progress=bar)
+            except InvalidInput as exc:
+                raise click.ClickException(str(exc)) from exc
+        runtime.store.insert_report(document)
+    finally:
+        runtime.close()
+    if json_file is not None:
+        json.dump(document, json_file, indent=2, default=str)
+    if html_file is not None:
+        from service.reports.html import render_html
+
+        html_file.write(render_html(document))
+    click.echo(f"report {document['_id']}: {document['window']['since_iso']} to {document['window']['until_iso']}")
+    for line in document["verdicts"]:
+        click.echo(f"  [{line['level']}] {line['section']}: {line['text']}")
+
+
+@main.command()
 @click.option("--users", type=int, default=200, show_default=True)
 @click.option("--days", type=int, default=3, show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True)

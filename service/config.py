@@ -33,6 +33,13 @@ DEFAULTS: dict[str, Any] = {
     "MODEL_REFRESH_S": 30.0,  # wall seconds between workers' checks for a newer model
     "BACKGROUND_JOBS": True,  # learner (and later scheduler) inside the service process
     "STORE_TIMEOUT_MS": 3000,
+    "REPORT_ENABLED": True,  # the nightly off-policy report (runs only where BACKGROUND_JOBS is on)
+    "REPORT_HOUR": 2,  # local hour of the nightly run, in REPORT_TIMEZONE
+    "REPORT_TIMEZONE": "UTC",  # IANA name; nights and windows are local days there
+    "REPORT_WINDOW_DAYS": 1,  # a night's report covers this many local days before it
+    "REPORT_MAKEUP_DAYS": 7,  # missed nights made up at start, at most this far back
+    "REPORT_LEASE_S": 3600.0,  # event-time seconds a worker holds the nightly lease
+    "REPORT_MIN_DECISIONS": 100,  # below this many evaluated decisions a verdict is "not enough data"
     "SLATE_REWARDS": DEFAULT_SLATE_REWARDS,
     "PROMPT_REWARDS": DEFAULT_PROMPT_REWARDS,
     "PROMPT_ACTIONS": list(DEFAULT_PROMPT_ACTIONS),  # "none" or "format/visibility"

@@ -22,6 +22,7 @@ from service.learner import Learner, SlateLearner
 from service.models import ModelRegistry
 from service.prompt_learning import PromptLearner
 from service.prompts import PromptService
+from service.scheduler import ReportScheduler
 from service.slates import SlateDecider
 from service.store import EmbeddedMongo, Store
 from service.store.state import CatalogueStore, SlateHistoryStore, UserStateStore
@@ -75,6 +76,7 @@ class Runtime:
             PromptLearner(self.store, self.prompt_models, config, self.clock),
         )
         self.scheduler: BackgroundScheduler | None = None
+        self.report_scheduler = ReportScheduler.for_runtime(self)  # the nightly report (service/scheduler.py)
         self.ready_error: str | None = None
         try:
             self.store.ensure_indexes()
@@ -93,6 +95,7 @@ class Runtime:
         scheduler = BackgroundScheduler(timezone="UTC")
         scheduler.add_job(self._learn, "interval", seconds=float(self.config["LEARN_INTERVAL_S"]), max_instances=1, coalesce=True)
         scheduler.add_job(self._refresh, "interval", seconds=float(self.config["MODEL_REFRESH_S"]), max_instances=1, coalesce=True)
+        self.report_scheduler.attach(scheduler)
         scheduler.start()
         self.scheduler = scheduler
 

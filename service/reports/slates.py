@@ -1,0 +1,167 @@
+"""Report section ``slates``: the live slate policy against baselines, by cascade IPS.
+
+One pass over the joined, activated slate decisions of the window (the same decisions and
+the same replay as ``elicit ope``: :func:`service.evaluation.slate_chunk`), chunk by chunk
+with mergeable statistics, gives for every target policy its cascade IPS and
+self-normalised cascade IPS values with intervals, its weight diagnostics, and its paired
+difference from the live policy (per-decision cascade IPS values of target minus logged,
+t-interval and p-value), so memory stays flat however long the log.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from scipy import stats
+
+from bandit.errors import InvalidInput
+from bandit.ope import CascadeIPS, SNCascadeIPS, StreamingDiagnostics, StreamingEstimate
+from bandit.ope.moments import Moments
+from policies.slate_baselines import CapFreeGreedySlatePolicy, MostPopularSlatePolicy
+from policies.slates import SlatePolicy
+from service.evaluation import CHUNK, evaluation_query, slate_chunk
+from service.reports.context import ReportContext, covers_zero, interval_dict, verdict
+from service.targets import slate_targets
+
+#: Consumptions this long before the window make the most-popular baseline's table.
+POPULARITY_LOOKBACK_DAYS = 7
+POPULAR_TYPES = ("consume", "purchase")
+
+DESCRIPTIONS = {
+    "logged": "the live policy, as logged (on-policy average)",
+    "learned": "the newest published model with its exploration",
+    "uniform": "uniformly random among allowed candidates",
+    "most_popular": f"most consumed items in the {POPULARITY_LOOKBACK_DAYS} days before the window",
+    "cap_free_greedy": "the newest model's best-scored item in every slot, no exploration",
+}
+
+
+def popularity_table(ctx: ReportContext) -> tuple[dict[str, int], dict[str, Any]]:
+    """Consume and purchase events per item, from the days before the window."""
+    since = ctx.since_ms - POPULARITY_LOOKBACK_DAYS * 86_400_000
+    counts: Counter[str] = Counter()
+    for doc in ctx.store.outcomes_between(since, ctx.since_ms):
+        for outcome in doc.get("outcomes", []):
+            if outcome.get("type") in POPULAR_TYPES:
+                counts[str(outcome["item_id"])] += 1
+    source = {"since": since, "until": ctx.since_ms, "types": list(POPULAR_TYPES), "events": sum(counts.values()),
+              "items": len(counts), "top": [{"item_id": item, "count": n} for item, n in counts.most_common(10)]}
+    return dict(counts), source
+
+
+def report_targets(ctx: ReportContext, popularity: Mapping[str, int]) -> dict[str, SlatePolicy | None]:
+    targets = slate_targets(ctx.runtime, ("logged", "learned", "uniform"))
+    model, _ = ctx.runtime.slate_models.current()
+    targets["most_popular"] = MostPopularSlatePolicy(popularity)
+    targets["cap_free_greedy"] = CapFreeGreedySlatePolicy(model)
+    return targets
+
+
+def paired(moments: Moments | None, alpha: float) -> dict[str, float | int | None]:
+    """Mean of per-decision differences with its t-interval and two-sided p-value."""
+    if moments is None:
+        return {"difference": None, "low": None, "high": None, "p_value": None, "decisions": 0}
+    n, mean = moments.n, float(moments.mean[0])
+    result: dict[str, float | int | None] = {"difference": mean, "low": None, "high": None, "p_value": None, "decisions": n}
+    if n < 2:
+        return result
+    se = math.sqrt(float(moments.comoment[0, 0]) / (n - 1) / n)
+    if se == 0:  # every decision differs by the same amount: the difference is known
+        return {**result, "low": mean, "high": mean, "p_value": float(mean == 0)}
+    half = float(stats.t.ppf(1 - alpha / 2, n - 1)) * se
+    return {**result, "low": mean - half, "high": mean + half, "p_value": float(2 * stats.t.sf(abs(mean) / se, n - 1))}
+
+
+def _estimate(summary: StreamingEstimate, alpha: float) -> dict[str, float | None]:
+    try:
+        return interval_dict(summary.interval(alpha))
+    except InvalidInput:  # self-normalised estimate undefined: the target never chose a logged prefix
+        return {"value": None, "low": None, "high": None}
+
+
+def evaluate(ctx: ReportContext, targets: Mapping[str, SlatePolicy | None]) -> list[dict[str, Any]]:
+    """Values, diagnostics and differences from the live policy, in one pass over the log."""
+    estimators = (CascadeIPS(), SNCascadeIPS())
+    sums = {name: [StreamingEstimate(e) for e in estimators] for name in targets}
+    weights = {name: StreamingDiagnostics() for name in targets}
+    differences: dict[str, Moments | None] = {name: None for name in targets}
+    chunk: list[Any] = []
+    query = evaluation_query("slate", ctx.since_ms, ctx.until_ms)
+
+    def consume(chunk: list[Any]) -> None:
+        datas = {name: slate_chunk(chunk, target) for name, target in targets.items()}
+        live = estimators[0].columns(datas["logged"])[0]
+        for name, data in datas.items():
+            sums[name] = [summary.update(data) for summary in sums[name]]
+            weights[name] = weights[name].update(data)
+            moments = Moments.of((estimators[0].columns(data)[0] - live)[None, :])
+            differences[name] = moments if differences[name] is None else differences[name] + moments
+
+    for decision in ctx.tracked(ctx.store.iter_decisions(query)):
+        chunk.append(decision)
+        if len(chunk) == CHUNK:
+            consume(chunk)
+            chunk = []
+    if chunk:
+        consume(chunk)
+    rows = []
+    for name in targets:
+        d = weights[name].result()
+        cascade, self_normalised = (_estimate(summary, ctx.alpha) for summary in sums[name])
+        rows.append({
+            "policy": name,
+            "description": DESCRIPTIONS.get(name, name),
+            "decisions": sums[name][0].n,
+            **cascade,
+            "self_normalised": self_normalised,
+            "diagnostics": {"rows": d.n, "effective_sample_size": d.effective_sample_size, "max_weight": d.max_weight,
+                            "mean_weight": d.mean_weight, "zero_target_share": d.zero_target_share},
+            "vs_live": None if name == "logged" else paired(differences[name], ctx.alpha),
+        })
+    return rows
+
+
+def slate_verdicts(ctx: ReportContext, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    n = rows[0]["decisions"]
+    level = int(round(100 * (1 - ctx.alpha)))
+    tiny = n < ctx.min_decisions
+    found = []
+    if tiny:
+        found.append(verdict("not_enough_data", f"Not enough data to tell: only {n} slate decisions in the window were "
+                             f"joined with their outcomes; comparisons need at least {ctx.min_decisions}."))
+    for row in rows[1:]:
+        diff = row["vs_live"]
+        span = f"{level}% interval [{_num(diff['low'])}, {_num(diff['high'])}]"
+        if tiny or covers_zero(diff["low"], diff["high"]):
+            text = (f"Not enough data to tell whether {row['policy']} would do better or worse than the live policy "
+                    f"(difference {_num(diff['difference'])} per slate, {span}).")
+            found.append(verdict("not_enough_data", text, policy=row["policy"]))
+        else:
+            direction = "more" if diff["difference"] > 0 else "less"
+            text = (f"{row['policy']} would earn {abs(diff['difference']):.3f} {direction} reward per slate than the live "
+                    f"policy ({span}, p = {diff['p_value']:.2g}).")
+            found.append(verdict("finding", text, policy=row["policy"]))
+        ess, slots = row["diagnostics"]["effective_sample_size"], row["diagnostics"]["rows"]
+        if slots and ess < max(30.0, 0.1 * slots):
+            found.append(verdict("warning", f"Estimates for {row['policy']} rest on few decisions: effective sample "
+                                 f"size {ess:.0f} of {slots} served slots.", policy=row["policy"]))
+    return found
+
+
+def _num(value: float | None) -> str:
+    return "undefined" if value is None else f"{value:+.3f}"
+
+
+def slates_section(ctx: ReportContext) -> dict[str, Any]:
+    popularity, source = popularity_table(ctx)
+    base = {"estimator": "CascadeIPS", "alpha": ctx.alpha, "model_version": ctx.runtime.slate_models.version_id,
+            "popularity": source}
+    if ctx.store.count_decisions(evaluation_query("slate", ctx.since_ms, ctx.until_ms)) == 0:
+        note = "no joined slate decisions in the window"
+        return {"status": "no_data", "note": note, **base, "policies": [],
+                "verdicts": [verdict("not_enough_data", f"Not enough data to tell: {note}.")]}
+    rows = evaluate(ctx, report_targets(ctx, popularity))
+    return {"status": "ok", "note": None, **base, "policies": rows, "verdicts": slate_verdicts(ctx, rows)}
