@@ -2,30 +2,54 @@
 
 ``berserk_index_by_day`` is filled from :func:`service.berserk.index_for_day` (issue 5)
 for every UTC day that starts inside the window: likes of day D−1 against the slates of
-day D. That function returns means only, so ``low``/``high`` are null until it returns
-the per-like changes an interval needs. ``answer_rate_by_exposure`` (prompt answers
-against recent berserk exposure) waits for prompts (issue 4) and stays empty. Never a
-made-up number: a day without countable likes has no row.
+day D, with a t-interval over the per-like changes (:meth:`BerserkIndex.interval`). A day
+without countable likes has no row; one with a single like has no interval.
+
+``answer_rate_by_exposure``: the window's joined prompt decisions that asked, binned by
+the user's recent berserk exposure — the prompt decision's derived ``berserk_share``, the
+share of the user's slate slots of the last 24 h from categories they liked
+(:func:`service.prompt_state.derive_context`) — each bin with its observed answer rate and
+Wilson interval. Bins: exactly 0 (no over-reaction to see), (0, 0.2], (0.2, 0.4] and
+above 0.4: 0 is its own bin because most users have no recent like at all, and 0.2 steps
+keep a few hundred prompts per bin on a modest night. These are on-policy rates, an
+association: the policy chose whom to ask, and exposure is not randomised.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from typing import Any
 
-from service.reports.context import ReportContext, iso
+from scipy import stats
+
+from service.reports.context import ReportContext, covers_zero, iso, verdict
+from service.reports.prompts import binomial, chunks, num, prompt_query, span
 
 DAY_MS = 86_400_000
-PENDING = "prompt decisions exist; answer rate by berserk exposure is computed once prompts land (issue 4)"
+#: The derived-context key holding recent berserk exposure (service/prompt_state.py).
+EXPOSURE_KEY = "berserk_share"
+#: (bin, low edge, high edge): the first is exactly 0, the others (low, high].
+BINS: tuple[tuple[str, float, float], ...] = (("0", 0.0, 0.0), ("(0, 0.2]", 0.0, 0.2), ("(0.2, 0.4]", 0.2, 0.4),
+                                              ("> 0.4", 0.4, 1.0))
 
 
-def berserk_days(ctx: ReportContext) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(rows per day and feedback value, per-day counts) for UTC days starting in the window."""
+def bin_of(share: float) -> int:
+    """>>> [bin_of(x) for x in (0.0, 0.05, 0.2, 0.2001, 0.4, 0.9)]
+    [0, 1, 1, 2, 2, 3]"""
+    if share <= 0:
+        return 0
+    return next((i for i, (_, _, high) in enumerate(BINS) if i and share <= high), len(BINS) - 1)
+
+def berserk_days(ctx: ReportContext) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[int]]:
+    """(rows per day and feedback value, per-day counts, likes behind each row) for UTC
+    days starting in the window."""
     history = getattr(ctx.runtime, "history", None)
     if history is None:  # before issue 5's slate history store
-        return [], []
+        return [], [], []
     from service.berserk import index_for_day
 
-    rows, days = [], []
+    rows, days, counted = [], [], []
     day = -(-ctx.since_ms // DAY_MS) * DAY_MS  # first UTC midnight at or after since
     while day < ctx.until_ms:
         index = index_for_day(history, ctx.runtime.catalogue, day)
@@ -33,26 +57,94 @@ def berserk_days(ctx: ReportContext) -> tuple[list[dict[str, Any]], list[dict[st
         days.append({"day": date, "likes": index.likes, "skipped": index.skipped, "overall": index.overall})
         for feedback, value in (("up", index.up), ("double_up", index.double_up)):
             if value is not None:
-                rows.append({"day": date, "feedback": feedback, "index": value, "low": None, "high": None})
+                low, high = index.interval(feedback, ctx.alpha)
+                rows.append({"day": date, "feedback": feedback, "index": value, "low": low, "high": high})
+                counted.append(len(index.changes.get(feedback, ())))
         day += DAY_MS
-    return rows, days
+    return rows, days, counted
+
+
+def answer_rate_by_exposure(ctx: ReportContext) -> tuple[list[dict[str, Any]], int]:
+    """(a row per bin, asked prompts without an exposure feature) over joined asked prompts."""
+    from service.evaluation import answered
+
+    prompts, answers, missing = [0] * len(BINS), [0] * len(BINS), 0
+    for chunk in chunks(ctx, {**prompt_query(ctx), "ask": True}):
+        for decision in chunk:
+            share = (decision.get("derived") or {}).get(EXPOSURE_KEY)
+            if not isinstance(share, (int, float)):
+                missing += 1
+                continue
+            index = bin_of(float(share))
+            prompts[index] += 1
+            answers[index] += int(answered(decision))
+    rows = []
+    for (name, low, high), n, k in zip(BINS, prompts, answers):
+        rate = binomial(k, n, ctx.alpha)
+        rows.append({"bin": name, "low_edge": low, "high_edge": high, "prompts": n, "answered": k,
+                     "answer_rate": rate["rate"], "low": rate["low"], "high": rate["high"]})
+    return rows, missing
+
+
+def exposure_verdict(ctx: ReportContext, rows: list[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """Exposed (share > 0) minus unexposed answer rate, with a Wald interval for a
+    difference of two independent proportions."""
+    n0, k0 = rows[0]["prompts"], rows[0]["answered"]
+    n1, k1 = sum(r["prompts"] for r in rows[1:]), sum(r["answered"] for r in rows[1:])
+    if n0 + n1 == 0:
+        return None
+    what = "whether prompts are answered less often after slates over-reacted to a like"
+    if min(n0, n1) < ctx.min_decisions:
+        return verdict("not_enough_data", f"Not enough data to tell {what}: {n1} prompts to users with recent berserk "
+                       f"exposure, {n0} without (at least {ctx.min_decisions} each needed).")
+    p0, p1 = k0 / n0, k1 / n1
+    se = math.sqrt(p0 * (1 - p0) / n0 + p1 * (1 - p1) / n1)
+    half = float(stats.norm.ppf(1 - ctx.alpha / 2)) * se
+    diff, low, high = p1 - p0, p1 - p0 - half, p1 - p0 + half
+    if covers_zero(low, high):
+        return verdict("not_enough_data", f"Not enough data to tell {what} (exposed − unexposed answer rate "
+                       f"{num(diff)}, {span(ctx, low, high)}).")
+    direction = "less" if diff < 0 else "more"
+    return verdict("finding", f"Prompts to users with recent berserk exposure were answered {100 * abs(diff):.1f} "
+                   f"percentage points {direction} often than to users without ({span(ctx, low, high)}); an "
+                   "association, not a measured effect: exposure was not randomised.")
+
+
+def berserk_verdicts(ctx: ReportContext, rows: list[Mapping[str, Any]], counted: list[int]) -> list[dict[str, Any]]:
+    found = []
+    for row, likes in zip(rows, counted):
+        about = {"day": row["day"], "feedback": row["feedback"]}
+        what = f"whether slates over-reacted to {row['feedback']} likes of the day before {row['day']}"
+        if likes < ctx.min_decisions or covers_zero(row["low"], row["high"]):
+            found.append(verdict("not_enough_data", f"Not enough data to tell {what}: index {num(row['index'])} from "
+                                 f"{likes} likes, {span(ctx, row['low'], row['high'])}.", **about))
+        else:
+            direction = "more" if row["index"] > 0 else "fewer"
+            found.append(verdict("finding", f"After a {row['feedback']}, slates on {row['day']} held "
+                                 f"{100 * abs(row['index']):.1f} percentage points {direction} slots from the liked "
+                                 f"category or creator than before ({span(ctx, row['low'], row['high'])}).", **about))
+    return found
 
 
 def over_reaction(ctx: ReportContext) -> dict[str, Any]:
-    rows, days = berserk_days(ctx)
-    prompts = ctx.counts()["prompt"]
-    if rows:
+    rows, days, counted = berserk_days(ctx)
+    exposure, missing = answer_rate_by_exposure(ctx) if ctx.counts()["prompt"] else ([], 0)
+    has_prompts = any(r["prompts"] for r in exposure)
+    verdicts = berserk_verdicts(ctx, rows, counted)
+    if has_prompts and (line := exposure_verdict(ctx, exposure)) is not None:
+        verdicts.append(line)
+    if rows or has_prompts:
         status, note = "ok", None
-    elif prompts:
-        status, note = "pending", PENDING
     else:
-        status, note = "no_data", "no likes with slates before and after them, and no prompt decisions, in the window"
+        status, note = "no_data", "no likes with slates before and after them, and no joined prompts that asked, in the window"
     return {
         "status": status,
         "note": note,
         "alpha": ctx.alpha,
         "berserk_days": days,  # {"day", "likes" counted, "skipped", "overall"}
         "berserk_index_by_day": rows,  # {"day", "feedback": "up"|"double_up", "index", "low", "high"}
-        "answer_rate_by_exposure": [],  # {"bin", "low_edge", "high_edge", "prompts", "answer_rate", "low", "high"}
-        "verdicts": [],
+        "exposure_key": EXPOSURE_KEY,
+        "prompts_without_exposure": missing,
+        "answer_rate_by_exposure": exposure if has_prompts else [],
+        "verdicts": verdicts,
     }

@@ -1,29 +1,160 @@
-"""Report sections about feedback prompts: ``prompt_strategies``, ``visibility_effect``,
-``format_effect``. Placeholders with the final shape (docs/report.md) until prompt
-decisions and their off-policy targets exist (issue 4).
+"""Report section ``prompt_strategies`` and what the prompt sections share.
 
-Each function returns the documented keys with empty lists and nulls and a ``status``:
-``no_data`` ("no prompt decisions in the window") or ``pending`` (prompt decisions exist,
-the estimate is not computed yet). Never a made-up number. Issue 4 replaces the bodies
-of these three functions; the registry (:mod:`service.reports.sections`), the HTML page
-and the figures already read the documented keys.
+Every baseline prompt policy (never, uniform, once per session, always one format and
+visibility) and the live learned one, valued on the window's joined prompt decisions in
+one pass over the log, chunk by chunk: each target is replayed once per decision
+(:func:`service.evaluation.prompt_rows`) and its value, answer rate and annoyance rate are
+SNIPS estimates with Gaussian (delta-method) intervals from mergeable statistics; its
+value's paired difference from the live policy is a
+:class:`service.evaluation.StreamingComparison` (the numbers of ``bandit.ope.compare``).
+The visibility and format effects live in :mod:`service.reports.effects`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from itertools import islice
 from typing import Any
 
-from service.reports.context import ReportContext
+from scipy import stats
 
-PENDING = "prompt decisions exist in the window; this estimate is computed once prompt off-policy targets land (issue 4)"
+from bandit.errors import InvalidInput
+from bandit.ope import SNIPS, Diagnostics, StreamingDiagnostics, StreamingEstimate
+from service.evaluation import CHUNK, StreamingComparison, evaluation_query, prompt_rows
+from service.reports.context import ReportContext, covers_zero, interval_dict, verdict
+from service.targets import prompt_targets
+
+#: Metrics of a strategy row → the PROMPT_METRICS they are estimated from.
+STRATEGY_METRICS = {"value": "reward", "answer_rate": "answered", "annoyance_rate": "annoyed"}
+DESCRIPTIONS = {
+    "logged": "the live policy, as logged (on-policy average)",
+    "learned": "the newest published model with its exploration",
+    "never": "never ask",
+    "uniform": "every action equally likely",
+    "once_per_session": "ask single/private once per session",
+}
+UNDEFINED = {"value": None, "low": None, "high": None}
 
 
-def prompt_status(ctx: ReportContext) -> dict[str, Any]:
-    """``status``/``note``/``decisions`` shared by the prompt placeholders."""
-    n = ctx.counts()["prompt"]
-    if n == 0:
+def prompt_query(ctx: ReportContext) -> dict[str, Any]:
+    """Prompt decisions that count: activated and joined (their response window closed)."""
+    return evaluation_query("prompt", ctx.since_ms, ctx.until_ms)
+
+
+def no_prompts(ctx: ReportContext) -> dict[str, Any] | None:
+    """``status``/``note``/``decisions`` when there is nothing to evaluate, else None."""
+    if ctx.counts()["prompt"] == 0:
         return {"status": "no_data", "note": "no prompt decisions in the window", "decisions": 0}
-    return {"status": "pending", "note": PENDING, "decisions": n}
+    if ctx.store.count_decisions(prompt_query(ctx)) == 0:
+        return {"status": "no_data", "decisions": 0,
+                "note": "no joined prompt decisions in the window (they join when their response window closes)"}
+    return None
+
+
+def chunks(ctx: ReportContext, query: dict[str, Any]) -> Iterator[list[Any]]:
+    """The decisions of ``query`` in chunks (flat memory), counted on the progress bar."""
+    if ctx.progress.total is not None:  # this pass is work the builder did not plan for
+        ctx.progress.total += ctx.store.count_decisions(query)
+    iterator = ctx.tracked(ctx.store.iter_decisions(query))
+    while chunk := list(islice(iterator, CHUNK)):
+        yield chunk
+
+
+def estimate(summary: StreamingEstimate, alpha: float) -> dict[str, float | None]:
+    """SNIPS with its Gaussian interval, or nulls where it is undefined (no weight at all)."""
+    if summary.n == 0:
+        return dict(UNDEFINED)
+    try:
+        return interval_dict(summary.interval(alpha))
+    except InvalidInput:
+        return dict(UNDEFINED)
+
+
+def diagnostics_dict(d: Diagnostics) -> dict[str, float | int]:
+    return {"rows": d.n, "effective_sample_size": d.effective_sample_size, "max_weight": d.max_weight,
+            "mean_weight": d.mean_weight, "zero_target_share": d.zero_target_share}
+
+
+def binomial(answered: int, prompts: int, alpha: float) -> dict[str, float | None]:
+    """Observed rate with its Wilson score interval (scipy), nulls for no prompts.
+
+    >>> {k: round(v, 4) for k, v in binomial(3, 10, 0.05).items()}
+    {'rate': 0.3, 'low': 0.1078, 'high': 0.6032}
+    """
+    if prompts == 0:
+        return {"rate": None, "low": None, "high": None}
+    ci = stats.binomtest(answered, prompts).proportion_ci(1 - alpha, method="wilson")
+    return {"rate": answered / prompts, "low": float(ci.low), "high": float(ci.high)}
+
+
+def num(value: float | None, digits: int = 3) -> str:
+    return "undefined" if value is None else f"{value:+.{digits}f}"
+
+
+def span(ctx: ReportContext, low: float | None, high: float | None) -> str:
+    return f"{int(round(100 * (1 - ctx.alpha)))}% interval [{num(low)}, {num(high)}]"
+
+
+def strategy_names(ctx: ReportContext) -> list[str]:
+    actions = [a.name for a in ctx.runtime.prompts.actions if a.ask]  # the configured action set
+    return ["logged", "learned", "never", "uniform", "once_per_session"] + [f"always:{a}" for a in actions]
+
+
+def strategy_rows(ctx: ReportContext) -> list[dict[str, Any]]:
+    targets = prompt_targets(ctx.runtime, strategy_names(ctx))
+    sums = {name: {key: StreamingEstimate(SNIPS()) for key in STRATEGY_METRICS} for name in targets}
+    weights = {name: StreamingDiagnostics() for name in targets}
+    versus = {name: StreamingComparison(SNIPS()) for name in targets}
+    for chunk in chunks(ctx, prompt_query(ctx)):
+        live = prompt_rows(chunk, None)
+        for name, target in targets.items():
+            rows = live if target is None else prompt_rows(chunk, target)
+            for key, metric in STRATEGY_METRICS.items():
+                sums[name][key] = sums[name][key].update(rows[metric])
+            weights[name] = weights[name].update(rows["reward"])
+            versus[name] = versus[name].update(rows["reward"], live["reward"])
+    return [{
+        "policy": name,
+        "description": DESCRIPTIONS.get(name, f"always ask {name.removeprefix('always:')}"),
+        "decisions": weights[name].n,
+        **{key: estimate(sums[name][key], ctx.alpha) for key in STRATEGY_METRICS},
+        "diagnostics": diagnostics_dict(weights[name].result()),
+        "vs_live": None if name == "logged" else versus[name].result(ctx.alpha),
+    } for name in targets]
+
+
+def paired_verdict(
+    ctx: ReportContext, diff: Mapping[str, Any], n: int, what: str, found: str, unit: str = "prompts asked", **about: Any
+) -> dict[str, Any]:
+    """The verdict on a paired difference over ``n`` units (``unit``: what they are).
+
+    ``what`` completes "Not enough data to tell …"; ``found`` is the finding, formatted with
+    ``{size}``, ``{pp}`` (size in percentage points) and ``{direction}`` ("more"/"less").
+    """
+    if n < ctx.min_decisions:
+        return verdict("not_enough_data", f"Not enough data to tell {what}: only {n} {unit} (at least "
+                       f"{ctx.min_decisions} needed).", **about)
+    if diff["difference"] is None or covers_zero(diff["low"], diff["high"]):
+        return verdict("not_enough_data", f"Not enough data to tell {what} (difference {num(diff['difference'])}, "
+                       f"{span(ctx, diff['low'], diff['high'])}).", **about)
+    direction = "more" if diff["difference"] > 0 else "less"
+    text = found.format(size=abs(diff["difference"]), pp=100 * abs(diff["difference"]), direction=direction)
+    return verdict("finding", f"{text} ({span(ctx, diff['low'], diff['high'])}, p = {diff['p_value']:.2g}).", **about)
+
+
+def strategy_verdicts(ctx: ReportContext, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found = []
+    for row in rows[1:]:
+        diff, name = row["vs_live"], row["policy"]
+        found.append(paired_verdict(
+            ctx, diff, row["decisions"], f"whether {name} would earn more or less per decision than the live policy",
+            f"{name} would earn {{size:.3f}} {{direction}} reward per decision than the live policy",
+            unit="joined prompt decisions", policy=name))
+        ess, rows_seen = row["diagnostics"]["effective_sample_size"], row["diagnostics"]["rows"]
+        if rows_seen and ess < max(30.0, 0.1 * rows_seen):
+            found.append(verdict("warning", f"Estimates for {name} rest on few decisions: effective sample size "
+                                 f"{ess:.0f} of {rows_seen}.", policy=name))
+    return found
 
 
 def prompt_strategies(ctx: ReportContext) -> dict[str, Any]:
@@ -33,35 +164,11 @@ def prompt_strategies(ctx: ReportContext) -> dict[str, Any]:
     "answer_rate": {...}, "annoyance_rate": {...}, "diagnostics": {...}, "vs_live": {difference,
     low, high, p_value, decisions} | null}``.
     """
-    return {**prompt_status(ctx), "estimator": "SNIPS", "alpha": ctx.alpha, "policies": [], "verdicts": []}
-
-
-def visibility_effect(ctx: ReportContext) -> dict[str, Any]:
-    """Answer rate of "always public" minus "always private", format held as logged."""
-    return {
-        **prompt_status(ctx),
-        "metric": "answer_rate",
-        "a": "always_public",
-        "b": "always_private",
-        "alpha": ctx.alpha,
-        "difference": None,
-        "low": None,
-        "high": None,
-        "p_value": None,
-        "by_segment": [],  # {"segment", "decisions", "difference", "low", "high", "p_value"}
-        "answer_rate_by_day": [],  # {"day", "visibility", "format", "prompts", "answered", "rate", "low", "high"}
-        "verdicts": [],
-    }
-
-
-def format_effect(ctx: ReportContext) -> dict[str, Any]:
-    """Single vs graded thumbs: answer rate and information per prompt (bits)."""
-    empty = {"prompts": 0, "answer_rate": None, "bits_per_prompt": None}  # the two as {value, low, high}
-    return {
-        **prompt_status(ctx),
-        "alpha": ctx.alpha,
-        "single": dict(empty),
-        "graded": dict(empty),
-        "difference": {"answer_rate": None, "bits_per_prompt": None},  # graded − single: {difference, low, high, p_value}
-        "verdicts": [],
-    }
+    base = {"estimator": "SNIPS", "alpha": ctx.alpha}
+    empty = no_prompts(ctx)
+    if empty is not None:
+        return {**empty, **base, "policies": [],
+                "verdicts": [verdict("not_enough_data", f"Not enough data to tell: {empty['note']}.")]}
+    rows = strategy_rows(ctx)
+    return {"status": "ok", "note": None, "decisions": rows[0]["decisions"], **base, "policies": rows,
+            "verdicts": strategy_verdicts(ctx, rows)}

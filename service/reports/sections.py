@@ -16,7 +16,8 @@ from typing import Any
 from service.reports.context import ReportContext
 from service.reports.health import health_section
 from service.reports.over_reaction import over_reaction
-from service.reports.prompts import format_effect, prompt_strategies, visibility_effect
+from service.reports.effects import format_effect, visibility_effect
+from service.reports.prompts import prompt_strategies
 from service.reports.slates import slates_section
 
 Builder = Callable[[ReportContext], dict[str, Any]]

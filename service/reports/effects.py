@@ -1,0 +1,174 @@
+"""Report sections ``visibility_effect`` and ``format_effect``: one prompt factor varied,
+the other held as logged.
+
+Over the window's joined prompt decisions that asked, target a sets the factor to one
+level and b to the other; both are valued by SNIPS on the same rows with the logging
+probability of the logged level *given the other factor as logged* (why that is the right
+weight: :mod:`service.prompt_effects`), and a − b is a paired comparison
+(:class:`service.evaluation.StreamingComparison`, t-interval and p-value). One pass over
+the log, chunk by chunk. The visibility effect also goes by client ``segment`` and gives
+the raw (on-policy) answer rate per day, visibility and format that the page draws.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bandit.ope import SNIPS, StreamingDiagnostics, StreamingEstimate
+from service.evaluation import StreamingComparison
+from service.evaluation import answered as answered_within_window
+from service.prompt_effects import FACTORS, factor_rows
+from service.reports.context import ReportContext, verdict
+from service.reports.prompts import binomial, chunks, diagnostics_dict, estimate, no_prompts, paired_verdict, prompt_query
+
+#: by_segment keeps the segments with the most prompts; a high-cardinality "segment"
+#: (a user id, say) would otherwise make the report as long as the log.
+MAX_SEGMENTS = 20
+
+
+@dataclass
+class FactorTally:
+    """Mergeable sums for targets a and b (per metric) and their paired differences."""
+
+    metrics: tuple[str, ...]
+    a: dict[str, StreamingEstimate] = field(default_factory=dict)
+    b: dict[str, StreamingEstimate] = field(default_factory=dict)
+    paired: dict[str, StreamingComparison] = field(default_factory=dict)
+    weights_a: StreamingDiagnostics = field(default_factory=StreamingDiagnostics)
+    weights_b: StreamingDiagnostics = field(default_factory=StreamingDiagnostics)
+    logged: Counter[str] = field(default_factory=Counter)  # prompts asked at each level
+
+    def __post_init__(self) -> None:
+        for metric in self.metrics:
+            self.a[metric], self.b[metric] = StreamingEstimate(SNIPS()), StreamingEstimate(SNIPS())
+            self.paired[metric] = StreamingComparison(SNIPS())
+
+    def add(self, used: list[Mapping[str, Any]], rows: Mapping[str, Any], factor: str) -> None:
+        if not used:
+            return
+        for metric, (data_a, data_b) in rows.items():
+            self.a[metric] = self.a[metric].update(data_a)
+            self.b[metric] = self.b[metric].update(data_b)
+            self.paired[metric] = self.paired[metric].update(data_a, data_b)
+        first = rows[self.metrics[0]]
+        self.weights_a, self.weights_b = self.weights_a.update(first[0]), self.weights_b.update(first[1])
+        self.logged.update(d["chosen"][factor] for d in used)
+
+    @property
+    def n(self) -> int:
+        return self.weights_a.n
+
+
+Cells = Counter[tuple[str, str, str]]  # (local day, visibility, format) → count
+
+
+def tally(
+    ctx: ReportContext, factor: str, metrics: tuple[str, ...], by: Callable[[Mapping[str, Any]], str | None] | None = None
+) -> tuple[FactorTally, dict[str, FactorTally], Cells, Cells]:
+    """One pass: the overall tally, tallies by ``by(decision)`` (skipped where None), and
+    prompts/answers per (local day, visibility, format)."""
+    total, groups = FactorTally(metrics), defaultdict(lambda: FactorTally(metrics))
+    shown: Cells = Counter()
+    answered: Cells = Counter()
+    zone = ZoneInfo(str(ctx.runtime.config["REPORT_TIMEZONE"]))
+    for chunk in chunks(ctx, prompt_query(ctx)):
+        used, rows = factor_rows(chunk, factor, metrics)
+        total.add(used, rows, factor)
+        for d in (d for d in chunk if d["chosen"].get("format") is not None):
+            key = (dt.datetime.fromtimestamp(d["t"] / 1000, zone).date().isoformat(), d["chosen"]["visibility"],
+                   d["chosen"]["format"])
+            shown[key] += 1
+            answered[key] += int(answered_within_window(d))
+        if by is not None:
+            split: defaultdict[str, list[Mapping[str, Any]]] = defaultdict(list)
+            for d in used:
+                if (group := by(d)) is not None:
+                    split[group].append(d)
+            for group, part in split.items():
+                groups[group].add(*factor_rows(part, factor, metrics), factor)
+    return total, dict(groups), shown, answered
+
+
+def segment_of(decision: Mapping[str, Any]) -> str | None:
+    value = (decision.get("context") or {}).get("segment")
+    return None if value is None or isinstance(value, (dict, list)) else str(value)
+
+
+VISIBILITY_WHAT = "whether public prompts are answered more or less often than private ones"
+VISIBILITY_FOUND = ("Public prompts are answered {pp:.1f} percentage points {direction} often than private ones, "
+                    "format held as logged")
+
+
+def visibility_effect(ctx: ReportContext) -> dict[str, Any]:
+    """Answer rate of "always public" minus "always private", format held as logged."""
+    base = {"metric": "answer_rate", "a": "always_public", "b": "always_private", "estimator": "SNIPS", "alpha": ctx.alpha}
+    nothing = {"difference": None, "low": None, "high": None, "p_value": None, "always_public": None,
+               "always_private": None, "diagnostics": None, "by_segment": [], "answer_rate_by_day": []}
+    empty = no_prompts(ctx)
+    if empty is not None:
+        said = verdict("not_enough_data", f"Not enough data to tell {VISIBILITY_WHAT}: {empty['note']}.")
+        return {**empty, **base, **nothing, "verdicts": [said]}
+    total, segments, shown, answered = tally(ctx, "visibility", ("answered",), by=segment_of)
+    by_day = [{"day": day, "visibility": v, "format": f, "prompts": shown[(day, v, f)], "answered": answered[(day, v, f)],
+               **binomial(answered[(day, v, f)], shown[(day, v, f)], ctx.alpha)} for day, v, f in sorted(shown)]
+    diff = total.paired["answered"].result(ctx.alpha)
+    verdicts = [paired_verdict(ctx, diff, total.n, VISIBILITY_WHAT, VISIBILITY_FOUND)]
+    by_segment = []
+    for name, part in sorted(segments.items(), key=lambda item: (-item[1].n, item[0]))[:MAX_SEGMENTS]:
+        d = part.paired["answered"].result(ctx.alpha)
+        by_segment.append({"segment": name, **d, "decisions": part.n,
+                           "always_public": estimate(part.a["answered"], ctx.alpha),
+                           "always_private": estimate(part.b["answered"], ctx.alpha)})
+        escaped = name.replace("{", "{{").replace("}", "}}")  # the client's segment value is not a format string
+        verdicts.append(paired_verdict(ctx, d, part.n, f"{VISIBILITY_WHAT} in segment {name}",
+                                       VISIBILITY_FOUND + f" in segment {escaped}", segment=name))
+    return {
+        "status": "ok" if total.n else "no_data", "note": None if total.n else "no prompt in the window asked",
+        **base, **diff, "decisions": total.n,
+        "always_public": estimate(total.a["answered"], ctx.alpha), "always_private": estimate(total.b["answered"], ctx.alpha),
+        "diagnostics": {"always_public": diagnostics_dict(total.weights_a.result()),
+                        "always_private": diagnostics_dict(total.weights_b.result())},
+        "segments": len(segments), "by_segment": by_segment, "answer_rate_by_day": by_day, "verdicts": verdicts,
+    }
+
+
+FORMAT_METRICS = {"answer_rate": "answered", "bits_per_prompt": "bits"}
+FORMAT_TEXT = {
+    "answer_rate": ("whether graded prompts are answered more or less often than single ones",
+                    "Graded prompts are answered {pp:.1f} percentage points {direction} often than single ones, "
+                    "visibility held as logged"),
+    "bits_per_prompt": ("whether graded thumbs elicit more or less information per prompt than single ones",
+                        "Graded thumbs elicit {size:.3f} bits {direction} per prompt than single ones, "
+                        "visibility held as logged"),
+}
+
+
+def format_effect(ctx: ReportContext) -> dict[str, Any]:
+    """Single vs graded thumbs: answer rate and information per prompt (bits)."""
+    empty_level = {"prompts": 0, "answer_rate": None, "bits_per_prompt": None}
+    base = {"estimator": "SNIPS", "alpha": ctx.alpha}
+    empty = no_prompts(ctx)
+    if empty is not None:
+        return {**empty, **base, "single": dict(empty_level), "graded": dict(empty_level),
+                "difference": {"answer_rate": None, "bits_per_prompt": None}, "diagnostics": None,
+                "verdicts": [verdict("not_enough_data", f"Not enough data to tell {FORMAT_TEXT['bits_per_prompt'][0]}: "
+                                     f"{empty['note']}.")]}
+    total, _, _, _ = tally(ctx, "format", tuple(FORMAT_METRICS.values()))
+    graded, single = FACTORS["format"]  # a = graded, b = single: differences are graded − single
+    levels = {
+        graded: {"prompts": total.logged[graded], **{k: estimate(total.a[m], ctx.alpha) for k, m in FORMAT_METRICS.items()}},
+        single: {"prompts": total.logged[single], **{k: estimate(total.b[m], ctx.alpha) for k, m in FORMAT_METRICS.items()}},
+    }
+    difference = {k: total.paired[m].result(ctx.alpha) for k, m in FORMAT_METRICS.items()}
+    return {
+        "status": "ok" if total.n else "no_data", "note": None if total.n else "no prompt in the window asked",
+        "decisions": total.n, **base, "single": levels[single], "graded": levels[graded], "difference": difference,
+        "diagnostics": {"graded": diagnostics_dict(total.weights_a.result()),
+                        "single": diagnostics_dict(total.weights_b.result())},
+        "verdicts": [paired_verdict(ctx, difference[k], total.n, *FORMAT_TEXT[k], metric=k) for k in FORMAT_METRICS],
+    }
