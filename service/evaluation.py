@@ -273,7 +273,8 @@ class StreamingComparison:
 
     def result(self, alpha: float) -> dict[str, float | int | None]:
         """``{difference, low, high, p_value, decisions}``; None where undefined (JSON-safe)."""
-        out: dict[str, float | int | None] = {"difference": None, "low": None, "high": None, "p_value": None, "decisions": self.n}
+        out: dict[str, float | int | None] = {"difference": None, "low": None, "high": None, "p_value": None,
+                                              "decisions": self.n}
         if self.moments is None:
             return out
         half = self.moments.width // 2
