@@ -122,7 +122,10 @@ def ope(kind: str, since: str | None, until: str | None, policies: tuple[str, ..
     runtime = _offline_runtime()
     try:
         try:
-            targets: Any = slate_targets(runtime, names) if kind == "slate" else prompt_targets(runtime, names)
+            since_ms = parse_time(since, 0) if since else None  # most_popular counts the days before it
+            targets: Any = (
+                slate_targets(runtime, names, since_ms=since_ms) if kind == "slate" else prompt_targets(runtime, names)
+            )
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
         if from_jsonl is not None:
