@@ -13,8 +13,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+DEMO_ARGS ?=
 demo: $(STAMP)
-	$(BIN)/elicit demo
+	$(BIN)/elicit demo $(DEMO_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -244,16 +244,27 @@ def report(since: str | None, until: str | None, json_file: Any, html_file: Any)
 
 
 @main.command()
-@click.option("--users", type=int, default=200, show_default=True)
-@click.option("--days", type=int, default=3, show_default=True)
-@click.option("--seed", type=int, default=7, show_default=True)
-@click.option("--data-dir", type=click.Path(file_okay=False), default=".elicit/demo", show_default=True)
-def demo(users: int, days: int, seed: int, data_dir: str) -> None:
-    """The main job: embedded store, the service over HTTP, simulated users, learning."""
-    from simulator.demo import run_demo
+@click.option("--users", type=int, default=1000, show_default=True)
+@click.option("--days", type=int, default=7, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True, help="Seed of the population and of the service's sampling.")
+@click.option("--sessions-per-day", type=float, default=None,
+              help="Sessions per user per simulated day, may be fractional  [default: simulator.demo.SESSIONS_PER_DAY]")
+@click.option("--candidates", type=int, default=None, help="Candidates per slate  [default: simulator.demo.CANDIDATES]")
+@click.option("--threads", type=int, default=None, help="Client threads  [default: simulator.demo.THREADS; 1 replays exactly]")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=".elicit/demo", show_default=True,
+              help="Where the report page is written.")
+@click.option("--store-dir", type=click.Path(file_okay=False), default=None,
+              help="The embedded store's files  [default: /dev/shm/elicit-demo-<uid> if it exists, else --data-dir]")
+def demo(users: int, days: int, seed: int, sessions_per_day: float | None, candidates: int | None,
+         threads: int | None, data_dir: str, store_dir: str | None) -> None:
+    """The main job: embedded store, the service over HTTP, simulated users, learning, nightly reports."""
+    from simulator import demo as sim_demo
 
-    summary: dict[str, Any] = run_demo(users=users, days=days, seed=seed, data_dir=Path(data_dir))
-    click.echo(json.dumps(summary, indent=2))
+    options = {"sessions_per_day": sessions_per_day, "candidates": candidates, "threads": threads,
+               "store_dir": Path(store_dir) if store_dir else None}
+    result = sim_demo.run_demo(users=users, days=days, seed=seed, data_dir=Path(data_dir), echo=click.echo,
+                               **{key: value for key, value in options.items() if value is not None})
+    click.echo(sim_demo.summary(result))
 
 
 if __name__ == "__main__":
