@@ -35,6 +35,7 @@ from service.store import Store
 from simulator.driver import Driver, DriverResult
 from simulator.params import DAY_MS, START_MS
 from simulator.population import Population, SimulationParams
+from service.reports.build import build_report
 from simulator.scorecard import Row, Scorecard, report_rows
 from simulator.truth import format_effect, truth_table, visibility_effect
 
@@ -141,6 +142,11 @@ def run_demo(users: int = 1000, days: int = 7, seed: int = 7, data_dir: Path = P
             html_path = (data_dir / "report-latest.html").resolve()
             html_path.parent.mkdir(parents=True, exist_ok=True)
             html_path.write_text(render_html(latest), encoding="utf-8")
+        if len(card) > 1:
+            # The same report over the whole simulated window: a night is little data, the week is
+            # what the truth-vs-report table should be judged on (``elicit report --since --until``).
+            whole = build_report(runtime, START_MS, end, kind="on_demand", report_id=f"demo-{seed}-whole")
+            extra += report_rows(whole, card)
     finally:
         server.shutdown()
         runtime.close()

@@ -156,20 +156,33 @@ class Scorecard:
                                     "value"))
         return rows
 
+    def held_as_logged(self, varied: str, a: str, b: str) -> float:
+        """Exact truth of the report's effects (docs/report.md): over the decisions that asked,
+        the answer rate with ``varied`` ("visibility" or "format") set to ``a`` minus set to
+        ``b``, the other factor as logged. The report estimates exactly this, so its interval
+        must cover it."""
+        deltas = []
+        for decision, exact in zip(self.decisions, self.truths):
+            fmt, visibility = decision["chosen"]["format"], decision["chosen"]["visibility"]
+            if fmt is None:
+                continue
+            first = f"{fmt}/{a}" if varied == "visibility" else f"{a}/{visibility}"
+            second = f"{fmt}/{b}" if varied == "visibility" else f"{b}/{visibility}"
+            deltas.append(exact.answered.get(first, 0.0) - exact.answered.get(second, 0.0))
+        return float(np.mean(deltas)) if deltas else float("nan")
+
 
 def report_rows(report: Mapping[str, Any], card: Scorecard) -> list[Row]:
-    """The nightly report's own prompt numbers (when its sections are filled) against the truth
-    on the same night's decisions; empty while those sections are placeholders."""
+    """The report's own visibility and format effects against the exact truth on the same
+    window's decisions; empty where a section has no estimate."""
     sections, rows = report.get("sections") or {}, []
     visibility = sections.get("visibility_effect") or {}
     if visibility.get("status") == "ok" and visibility.get("difference") is not None:
-        truth = card.difference("", held("public"), held("private"), "answer_rate").truth
-        rows.append(Row(f"report {report['_id']}: visibility effect", truth, visibility["difference"],
-                        visibility["low"], visibility["high"]))
+        rows.append(Row(f"report {report['_id']}: visibility effect", card.held_as_logged("visibility", "public", "private"),
+                        visibility["difference"], visibility["low"], visibility["high"]))
     fmt = sections.get("format_effect") or {}
     diff = (fmt.get("difference") or {}).get("answer_rate") if fmt.get("status") == "ok" else None
-    if diff:
-        truth = card.difference("", held(fmt="graded"), held(fmt="single"), "answer_rate").truth
-        rows.append(Row(f"report {report['_id']}: format effect (answer rate)", truth, diff["difference"],
-                        diff["low"], diff["high"]))
+    if diff and diff.get("difference") is not None:
+        rows.append(Row(f"report {report['_id']}: format effect (answer rate)", card.held_as_logged("format", "graded", "single"),
+                        diff["difference"], diff["low"], diff["high"]))
     return rows
