@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from service.config import load_config
+from service.keys_cli import keys
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -251,6 +252,9 @@ def demo(users: int, days: int, seed: int, data_dir: str) -> None:
 
     summary: dict[str, Any] = run_demo(users=users, days=days, seed=seed, data_dir=Path(data_dir))
     click.echo(json.dumps(summary, indent=2))
+
+
+main.add_command(keys)  # `elicit keys create|list|revoke` (service/keys_cli.py)
 
 
 if __name__ == "__main__":

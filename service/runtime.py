@@ -25,6 +25,9 @@ from service.prompts import PromptService
 from service.scheduler import ReportScheduler
 from service.slates import SlateDecider
 from service.store import EmbeddedMongo, Store
+from service.auth import KeyStore
+from service.store.keys import KeyDocuments
+from service.store.privacy import PrivacyStore
 from service.store.state import CatalogueStore, SlateHistoryStore, UserStateStore
 from service.slate_state import SlateUserState
 
@@ -54,6 +57,8 @@ class Runtime:
             uri = self.embedded.uri
             log.info("started embedded store at %s", uri)
         self.store = Store(str(uri), str(config["DB"]), timeout_ms=int(config["STORE_TIMEOUT_MS"]))
+        self.keys = KeyStore(KeyDocuments(self.store.db), float(config["AUTH_CACHE_S"]))
+        self.privacy = PrivacyStore(self.store.db)
         epsilon = float(config["EPSILON"])
         slate_args = str(config["SLATE_VW_ARGS"])
         self.slate_models: ModelRegistry[SlateModel] = ModelRegistry(
@@ -82,6 +87,7 @@ class Runtime:
             self.store.ensure_indexes()
             self.catalogue.ensure_indexes()
             self.user_state.users.ensure_indexes()
+            self.keys.docs.ensure_indexes()
             self.slate_models.refresh()
             self.prompt_models.refresh()
         except Exception as exc:  # the store may come up later; /readyz says so meanwhile

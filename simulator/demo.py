@@ -28,13 +28,13 @@ SLOTS = 5
 class HttpClient:
     """Just enough of an HTTP client (stdlib only) to drive elicit like a real app does."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, api_key: str) -> None:
         self.base_url = base_url
+        self.api_key = api_key
 
     def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        request = urllib.request.Request(
-            self.base_url + path, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
-        )
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self.api_key}"}
+        request = urllib.request.Request(self.base_url + path, data=json.dumps(body).encode(), headers=headers, method="POST")
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
 
@@ -49,7 +49,8 @@ def run_demo(users: int, days: int, seed: int, data_dir: Path) -> dict[str, Any]
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    client = HttpClient(f"http://127.0.0.1:{server.server_port}")
+    api_key, _ = runtime.keys.create("decide", "demo", rate_per_s=0)  # a client like any other: it needs a key
+    client = HttpClient(f"http://127.0.0.1:{server.server_port}", api_key)
     population = Population(SimulationParams(users=users, seed=seed))
     by_id = {item["id"]: item for item in population.catalogue}
     per_day: list[float] = []

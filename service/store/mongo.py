@@ -272,6 +272,11 @@ class Store:
         return self.models.find_one({"kind": kind}, sort=[("version", -1)])
 
     @_mapped
+    def list_models(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Index documents of published versions, newest first (without the GridFS file id)."""
+        return list(self.models.find({}, {"file_id": 0}).sort([("version", -1), ("kind", 1)]).limit(limit))
+
+    @_mapped
     def load_model(self, file_id: Any) -> bytes:
         return bytes(self._model_blobs.get(file_id).read())
 
