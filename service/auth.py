@@ -27,6 +27,7 @@ import hashlib
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,6 +71,9 @@ class KeyStore:
         self.cache_s = cache_s
         self._cache: dict[str, tuple[float, Principal | None]] = {}
         self._lock = threading.Lock()
+        #: True while the store is known to be down (service/durable.py): cached keys are
+        #: then trusted without first waiting for a store timeout on every request
+        self.store_down: Callable[[], bool] = lambda: False
 
     def create(self, scope: str, name: str | None = None, rate_per_s: float | None = None,
                burst: int | None = None) -> tuple[str, dict[str, Any]]:
@@ -96,7 +100,7 @@ class KeyStore:
         hashed = digest(key)
         now = time.monotonic()
         cached = self._cache.get(hashed)
-        if cached is not None and now - cached[0] < self.cache_s:
+        if cached is not None and (now - cached[0] < self.cache_s or self.store_down()):
             return cached[1]
         try:
             doc = self.docs.by_hash(hashed)

@@ -33,7 +33,8 @@ LATENCY = Histogram(
 DECISIONS = Counter("elicit_decisions", "Decisions acknowledged, by kind and where they were made durable",
                     ["kind", "durable"])
 OUTCOMES = Counter("elicit_outcomes", "Outcome events acknowledged, by where they were made durable", ["durable"])
-SPOOL_DEPTH = Gauge("elicit_spool_depth", "Records in the local spool waiting for the store", multiprocess_mode="livesum")
+#: every worker counts the whole spool directory, so workers agree: take the max, not the sum
+SPOOL_DEPTH = Gauge("elicit_spool_depth", "Records in the local spool waiting for the store", multiprocess_mode="livemax")
 SHIPPED = Counter("elicit_spool_shipped", "Spooled records shipped to the store", ["result"])
 
 bp = Blueprint("metrics", __name__)
