@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from service import auth, logs, metrics, openapi
+from service import auth, limits, logs, metrics, openapi
 from service.config import load_config
 from service.errors import register_error_handlers
 from service.identity import check_mode
@@ -30,6 +30,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["elicit"] = runtime
     register_error_handlers(app)
     auth.install(app)  # API keys and rate limits before every view (service/auth.py)
+    limits.install(app)  # bounded ids in paths (service/limits.py)
     app.register_blueprint(health.bp)
     app.register_blueprint(slates.bp)
     app.register_blueprint(reports.bp)
