@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
 
+from service import auth, limits, logs, metrics, openapi
 from service.config import load_config
 from service.errors import register_error_handlers
-from service.routes import feedback, health, items, personalizer, prompts, reports, slates
+from service.identity import check_mode
+from service.routes import admin, feedback, health, items, personalizer, prompts, reports, slates
 from service.runtime import Runtime
 
 
@@ -20,13 +21,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     Background jobs (learner, model refresh) start unless ``BACKGROUND_JOBS`` is false.
     """
     settings = load_config(config)
+    check_mode(settings)  # production mode: a real secret and auth on, or no start at all
     app = Flask("elicit")
     app.config.update(settings)
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.install(app)  # JSON lines; access lines by route and event id, never raw paths (service/logs.py)
     runtime = Runtime(settings)
     app.extensions["elicit"] = runtime
     register_error_handlers(app)
+    auth.install(app)  # API keys and rate limits before every view (service/auth.py)
+    limits.install(app)  # bounded ids in paths (service/limits.py)
     app.register_blueprint(health.bp)
     app.register_blueprint(slates.bp)
     app.register_blueprint(reports.bp)
@@ -34,6 +38,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(prompts.bp)
     app.register_blueprint(feedback.bp)
     app.register_blueprint(items.bp)
+    app.register_blueprint(admin.bp)
+    metrics.install(app)  # /metrics (service/metrics.py)
+    openapi.install(app)  # /openapi.json from the same models (service/openapi.py)
     if settings["BACKGROUND_JOBS"]:
         runtime.start_background()
     return app

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from service.config import load_config
+from service.keys_cli import keys
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -265,6 +266,9 @@ def demo(users: int, days: int, seed: int, sessions_per_day: float | None, candi
     result = sim_demo.run_demo(users=users, days=days, seed=seed, data_dir=Path(data_dir), echo=click.echo,
                                **{key: value for key, value in options.items() if value is not None})
     click.echo(sim_demo.summary(result))
+
+
+main.add_command(keys)  # `elicit keys create|list|revoke` (service/keys_cli.py)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ DEFAULTS: dict[str, Any] = {
     "MONGO_URI": None,  # unset: start the embedded nx-27017 server under DATA_DIR
     "DB": "elicit",
     "DATA_DIR": ".elicit",
-    "SECRET": "elicit-development-secret",  # keyed hash of user ids; set it in production
+    "SECRET": "elicit-development-secret",  # keyed hash of user ids; production mode refuses this default
     "REWARD_WINDOW_S": 600.0,
     "EPSILON": 0.1,
     "SLATE_VW_ARGS": "--ccb_explore_adf -q UA -q UI -q SA -q SI --quiet",  # same as bandit.slates
@@ -47,7 +47,6 @@ DEFAULTS: dict[str, Any] = {
     "PROMPT_WINDOW_S": 600.0,  # event-time seconds a prompt waits for its response; none → ignored
     "PROMPT_SESSION_GAP_S": 1800.0,  # without a client session_id: a prompt this recent is "this session"
     "PROMPT_HISTORY_S": 7 * 86400.0,  # "recent" for dismissals, likes and consumption features
-    "PERSONALIZER_KEYS": None,  # None: any non-empty Ocp-Apim-Subscription-Key; else a list (or "k1,k2")
     "PERSONALIZER_REWARD_AGGREGATION": "earliest",  # or "sum": several Rewards for one slot
     "LIFT_S": 14 * 86400.0,  # how long a double_up lifts the caps on its category and creator
     "SATIATION_HALF_LIFE_DAYS": 3.0,  # decay of exposure and consumption counts (event time)
@@ -57,6 +56,20 @@ DEFAULTS: dict[str, Any] = {
     "CAP_PER_CATEGORY": 2,  # items per category in one slate (lifted by a double_up)
     "CATALOGUE_CACHE_S": 30.0,  # wall seconds a worker serves catalogue items from memory
     "CAP_PER_CREATOR": 1,  # items per creator in one slate (lifted by a double_up, not when exhausted)
+    # production hardening (issue 8): service/auth.py, service/spool.py, service/metrics.py
+    "MODE": "development",  # "production": refuse to start without SECRET, or with AUTH off
+    "AUTH": "on",  # "off": loopback clients need no key (development only)
+    "AUTH_CACHE_S": 10.0,  # wall seconds a worker trusts a verified key (revocation delay)
+    "RATE_LIMIT_PER_S": 100.0,  # requests per second per key and worker (0: unlimited); keys may override
+    "RATE_LIMIT_BURST": 200,  # bucket size per key and worker
+    "MAX_PATH_PARAM": 256,  # characters of an id in a URL path
+    "WRITE_CONCERN": "majority",  # w of decision/outcome writes ("majority", or a number)
+    "WRITE_JOURNAL": True,  # j: acknowledged only once in the journal
+    "SPOOL_DIR": None,  # None: DATA_DIR/spool/DB; local append-only log while MongoDB is down
+    "SPOOL_MAX_BYTES": 64 << 20,  # past this the spool refuses (503 spool_full)
+    "SPOOL_RETRY_S": 0.5,  # wall seconds between the shipper's attempts while spooling
+    "SHUTDOWN_FLUSH_S": 10.0,  # graceful shutdown ships the spool for at most this long
+    "LOG_FORMAT": "json",  # "json" (one object per line) or "text"
 }
 
 _NUMERIC = {key for key, value in DEFAULTS.items() if isinstance(value, (int, float)) and not isinstance(value, bool)}

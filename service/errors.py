@@ -18,7 +18,7 @@ def register_error_handlers(app: Flask) -> None:
     def elicit_error(exc: ElicitError) -> ResponseReturnValue:
         if exc.status >= 500 and exc.status != 503:
             log.error("internal error: %s", exc, exc_info=exc)
-        return jsonify(exc.to_dict()), exc.status
+        return jsonify(exc.to_dict()), exc.status, exc.headers
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ResponseReturnValue:

@@ -74,6 +74,15 @@ class Catalogue:
             found.update(fetched)
         return found
 
+    def cached(self, item_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """What the cache holds for these ids, however old: for decisions made while the store is down."""
+        found = {}
+        for item_id in item_ids:
+            entry = self._cache.get(item_id)
+            if entry is not None and entry[1] is not None:
+                found[item_id] = entry[1]
+        return found
+
     def upsert(self, payload: Any) -> dict[str, Any]:
         request = parse_model(ItemsRequest, payload)
         seen: set[str] = set()

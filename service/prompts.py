@@ -16,6 +16,7 @@ design.md (down −1, up 0.5, double_up 1); later answers only update the user's
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from collections.abc import Mapping
@@ -24,11 +25,12 @@ from typing import Any
 import numpy as np
 
 from bandit.actions import ActionModel
-from bandit.errors import Conflict, InvalidInput, NotFound
+from bandit.errors import Conflict, InvalidInput, NotFound, StoreUnavailable
 from policies.prompts import LearnedPromptPolicy, PromptContext, parse_actions
 from policies.rewards import ANSWER_VALUES
 from policies.sampling import MIN_SHARE, sample_index
 from service.clock import Clock
+from service.durable import DurableLog
 from service.identity import user_key
 from service.models import ModelRegistry
 from service.prompt_state import Change, both, derive_context, feedback_given, item_facts, prompt_answered, prompt_shown
@@ -36,6 +38,7 @@ from service.schemas import FeedbackIn, PromptRequest, PromptResponseIn, check_p
 from service.slates import fingerprint
 from service.store import Store
 
+log = logging.getLogger("elicit")
 #: Slate decisions of the user read per prompt decision (newest first, within PROMPT_HISTORY_S).
 RECENT_SLATES = 100
 #: Feedback value → the slate outcome type it becomes.
@@ -55,8 +58,12 @@ def prompt_response(decision: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class PromptService:
-    def __init__(self, store: Store, registry: ModelRegistry[ActionModel], config: Mapping[str, Any], clock: Clock) -> None:
+    def __init__(
+        self, store: Store, registry: ModelRegistry[ActionModel], config: Mapping[str, Any], clock: Clock,
+        durable: DurableLog,
+    ) -> None:
         self.store = store
+        self.log = durable  # decisions: store, or the spool while it is down (service/durable.py)
         self.registry = registry
         self.config = config
         self.clock = clock
@@ -78,14 +85,21 @@ class PromptService:
         check_prompt(request, max_features=int(self.config["MAX_FEATURES"]))
         request_hash = fingerprint(payload)
         if request.event_id is not None:
-            existing = self.store.get_decision(request.event_id)
+            existing = self.log.get_decision(request.event_id)
             if existing is not None:
                 return self._replay(existing, request_hash), False
 
         now = self.clock.now_ms()
         key = self._user(request.user_id)
-        user = self.store.get_user(key) or {}
-        derived = self._derive(user, key, request.item_id, request.context, now)
+
+        def known() -> tuple[dict[str, Any], dict[str, Any]]:
+            user = self.store.get_user(key) or {}
+            return user, self._derive(user, key, request.item_id, request.context, now)
+
+        def blank() -> tuple[dict[str, Any], dict[str, Any]]:  # store down: what a new user would get
+            return {}, derive_context({}, [], {}, request.item_id, request.context, now, self.config)
+
+        (user, derived), degraded = self.log.read(known, blank)
         context = PromptContext(request.context, derived)
         model, version_id = self.registry.current()
         pmf = LearnedPromptPolicy(model).distribution(context, self.actions)
@@ -116,12 +130,19 @@ class PromptService:
             "learned_at": None,
             "reward": None,
             "request_sha256": request_hash,
+            **({"degraded": True} if degraded else {}),
         }
-        existing = self.store.insert_decision(decision)
+        existing, spooled = self.log.insert_decision(decision)
         if existing is not None:  # a concurrent request with the same event id won the race
             return self._replay(existing, request_hash), False
-        self._count_shown(decision, user)
+        if not spooled:
+            self._count_shown(decision, user)
         return prompt_response(decision), True
+
+    def after_spooled(self, decision: dict[str, Any]) -> None:
+        """A spooled prompt decision reached the store: count the prompt as shown."""
+        if decision["ask"]:
+            self.store.apply_user_event(decision["user"], f"shown:{decision['_id']}", prompt_shown(decision))
 
     def _replay(self, existing: Mapping[str, Any], request_hash: str) -> dict[str, Any]:
         if existing.get("kind") != "prompt" or existing.get("request_sha256") != request_hash:
@@ -130,8 +151,15 @@ class PromptService:
         return prompt_response(existing)
 
     def _count_shown(self, decision: Mapping[str, Any], user: dict[str, Any] | None = None) -> None:
-        if decision["ask"]:
+        """Idempotent per event; after the decision is durable, so a failure only logs (a
+        spooled decision is counted when shipped: :meth:`after_spooled`)."""
+        if not decision["ask"]:
+            return
+        try:
             self.store.apply_user_event(decision["user"], f"shown:{decision['_id']}", prompt_shown(decision), known=user)
+        except StoreUnavailable as exc:
+            self.log.mark_down(exc)
+            log.warning("prompt %s not yet counted as shown: store unreachable", decision["_id"])
 
     def _derive(
         self, user: Mapping[str, Any], key: str, item_id: str, client_context: Mapping[str, Any], now: int

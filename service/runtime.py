@@ -25,6 +25,11 @@ from service.prompts import PromptService
 from service.scheduler import ReportScheduler
 from service.slates import SlateDecider
 from service.store import EmbeddedMongo, Store
+from service.auth import KeyStore
+from service.durable import DurableLog
+from service.spool import Spool
+from service.store.keys import KeyDocuments
+from service.store.privacy import PrivacyStore
 from service.store.state import CatalogueStore, SlateHistoryStore, UserStateStore
 from service.slate_state import SlateUserState
 
@@ -53,7 +58,15 @@ class Runtime:
             atexit.register(self.embedded.stop)
             uri = self.embedded.uri
             log.info("started embedded store at %s", uri)
-        self.store = Store(str(uri), str(config["DB"]), timeout_ms=int(config["STORE_TIMEOUT_MS"]))
+        self.store = Store(str(uri), str(config["DB"]), timeout_ms=int(config["STORE_TIMEOUT_MS"]),
+                           write_concern=config["WRITE_CONCERN"], journal=bool(config["WRITE_JOURNAL"]))
+        # Decisions and outcomes go through the durable log: store, or the spool while it is down.
+        spool_dir = config.get("SPOOL_DIR") or Path(str(config["DATA_DIR"])) / "spool" / str(config["DB"])
+        self.spool = Spool(Path(spool_dir), int(config["SPOOL_MAX_BYTES"]))
+        self.log = DurableLog(self.store, self.spool, float(config["SPOOL_RETRY_S"]))
+        self.keys = KeyStore(KeyDocuments(self.store.db), float(config["AUTH_CACHE_S"]))
+        self.keys.store_down = lambda: self.log.down
+        self.privacy = PrivacyStore(self.store.db)
         epsilon = float(config["EPSILON"])
         slate_args = str(config["SLATE_VW_ARGS"])
         self.slate_models: ModelRegistry[SlateModel] = ModelRegistry(
@@ -65,12 +78,15 @@ class Runtime:
         self.user_state = SlateUserState(
             UserStateStore(self.store.db), self.catalogue, slate_rules(config), float(config["SATIATION_HALF_LIFE_DAYS"])
         )
-        self.slates = SlateDecider(self.store, self.slate_models, config, self.clock, self.items, self.user_state)
+        self.slates = SlateDecider(self.store, self.slate_models, config, self.clock, self.items, self.user_state, self.log)
         prompt_args = str(config["PROMPT_VW_ARGS"])
         self.prompt_models: ModelRegistry[ActionModel] = ModelRegistry(
             self.store, "prompt", lambda: ActionModel.new(epsilon=epsilon, args=prompt_args), ActionModel.from_bytes
         )
-        self.prompts = PromptService(self.store, self.prompt_models, config, self.clock)
+        self.prompts = PromptService(self.store, self.prompt_models, config, self.clock, self.log)
+        self.log.hooks.update(slate=self.slates.after_spooled, outcome=self.slates.after_spooled_outcome,
+                              prompt=self.prompts.after_spooled)
+        self.log.start()
         self.learner = Learner(
             SlateLearner(self.store, self.slate_models, config, self.clock),
             PromptLearner(self.store, self.prompt_models, config, self.clock),
@@ -82,6 +98,7 @@ class Runtime:
             self.store.ensure_indexes()
             self.catalogue.ensure_indexes()
             self.user_state.users.ensure_indexes()
+            self.keys.docs.ensure_indexes()
             self.slate_models.refresh()
             self.prompt_models.refresh()
         except Exception as exc:  # the store may come up later; /readyz says so meanwhile
@@ -119,6 +136,7 @@ class Runtime:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)
             self.scheduler = None
+        self.log.close(float(self.config["SHUTDOWN_FLUSH_S"]))  # graceful shutdown ships the spool
         self.store.close()
         if self.embedded is not None:
             self.embedded.stop()

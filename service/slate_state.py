@@ -66,6 +66,11 @@ class SlateUserState:
         view = UserView(consumed, durable, thumbs_down, lifted_categories, lifted_creators, exhausted, satiation)
         return view, state
 
+    def blank_view(self, candidates: Sequence[Candidate], now_ms: int) -> tuple[UserView, dict[str, Any]]:
+        """The view of a user with no history: for decisions made while the store is down."""
+        satiation = {c.id: self._satiation({}, c, now_ms, frozenset()) for c in candidates}
+        return UserView(satiation=satiation), {}
+
     def _item_info(self, item_ids: Iterable[str], candidates: Sequence[Candidate]) -> dict[str, dict[str, Any]]:
         wanted = set(item_ids)
         info: dict[str, dict[str, Any]] = {

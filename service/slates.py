@@ -1,13 +1,18 @@
 """Slate decisions: validate, decide with exact propensities, log durably, then answer.
 
-The decision document is written before the response exists; if the write fails the
-client gets a 503 and nothing was served, so nothing acknowledged is ever lost.
+The decision document is durable before the response exists: in MongoDB, or — while it
+is unreachable — in the local spool (service/durable.py), shipped later. A decision made
+while the store is down cannot read the user's state; it is decided on an empty one
+(``degraded: true`` in the log, propensities exact for what was served) and its
+user-state updates are applied when it is shipped. If neither write works the client
+gets a 503 and nothing was served, so nothing acknowledged is ever lost.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 import uuid
 from collections.abc import Collection, Mapping, Sequence
@@ -16,18 +21,21 @@ from typing import Any
 
 import numpy as np
 
-from bandit.errors import Conflict, NotFound
+from bandit.errors import Conflict, NotFound, StoreUnavailable
 from bandit.slates import Candidate, SlateModel
 from policies.guards import CapState, apply_exclusions, cap_state, capped_at_end
 from policies.sampling import MIN_SHARE
 from policies.slates import Eligibility, LearnedSlatePolicy, both, excluding, fill_slate
 from service.clock import Clock
+from service.durable import DurableLog
 from service.identity import user_key
 from service.models import ModelRegistry
 from service.schemas import CandidateIn, OutcomesRequest, SlateRequest, check_outcomes, check_slate, parse_model
 from service.store import Store
 from service.items import Catalogue
 from service.slate_state import SlateUserState
+
+log = logging.getLogger("elicit")
 
 
 def fingerprint(payload: Mapping[str, Any]) -> str:
@@ -81,8 +89,10 @@ class SlateDecider:
         clock: Clock,
         catalogue: Catalogue,
         users: SlateUserState,
+        durable: DurableLog,
     ) -> None:
         self.store = store
+        self.log = durable
         self.registry = registry
         self.config = config
         self.clock = clock
@@ -120,14 +130,18 @@ class SlateDecider:
         plain = exclusions is None and origin is None
         request_hash = fingerprint(payload if plain else {"request": payload, "excluded": exclusions, "origin": origin})
         if request.event_id is not None:
-            existing = self.store.get_decision(request.event_id)
+            existing = self.log.get_decision(request.event_id)
             if existing is not None:
                 return self._replay(existing, request_hash), False
 
         now = self.clock.now_ms()
         user = user_key(str(self.config["SECRET"]), request.user_id)
-        offered = self._resolve(request.candidates)
-        view, state = self.users.view(user, now, offered)
+        offered, blind_catalogue = self.log.read(
+            lambda: self._resolve(request.candidates), lambda: self._resolve(request.candidates, cached_only=True)
+        )
+        (view, state), blind_user = self.log.read(
+            lambda: self.users.view(user, now, offered), lambda: self.users.blank_view(offered, now)
+        )
         kept, excluded_items = apply_exclusions(offered, view, self.users.rules)
         candidates = [replace(c, satiation=view.satiation[c.id]) for c in kept]
         caps = cap_state(self.users.rules, view)
@@ -180,16 +194,40 @@ class SlateDecider:
             "reward": None,
             "request_sha256": request_hash,
             **({} if origin is None else {"origin": dict(origin)}),
+            # decided without the store: on an empty user state (and cached catalogue only)
+            **({"degraded": True} if blind_catalogue or blind_user else {}),
         }
-        existing = self.store.insert_decision(decision)
+        existing, spooled = self.log.insert_decision(decision)
         if existing is not None:  # a concurrent request with the same event id won the race
             return self._replay(existing, request_hash), False
-        self.users.record_served(user, now, served, state)
+        if not spooled:
+            self._record_served(user, now, served, state)
         return decision, True
 
-    def _resolve(self, offered: list[CandidateIn]) -> list[Candidate]:
+    def _record_served(self, user: str, now: int, served: list[Candidate], state: Mapping[str, Any] | None) -> None:
+        """Satiation bookkeeping after the decision is durable: its failure must not turn an
+        acknowledged decision into an error (a missed exposure count decays away anyway)."""
+        try:
+            self.users.record_served(user, now, served, state if state is not None else self.users.users.get(user))
+        except StoreUnavailable as exc:
+            self.log.mark_down(exc)
+            log.warning("user state not updated for decision at %d: store unreachable", now)
+
+    def after_spooled(self, decision: dict[str, Any]) -> None:
+        """A spooled slate decision reached the store: apply what its request skipped."""
+        chosen = {c["item_id"] for c in decision["chosen"]}
+        served = [c for c in candidates_of(decision) if c.id in chosen]
+        self.users.record_served(decision["user"], int(decision["t"]), served, self.users.users.get(decision["user"]))
+
+    def after_spooled_outcome(self, outcome: dict[str, Any]) -> None:
+        decision = self.store.get_decision(outcome["event_id"])
+        if decision is not None and decision.get("kind") == "slate":
+            self.users.record_outcomes(decision["user"], int(outcome["t"]), decision, outcome["outcomes"])
+
+    def _resolve(self, offered: list[CandidateIn], cached_only: bool = False) -> list[Candidate]:
         """Fill what a candidate leaves out from the catalogue; inline values win."""
-        known = self.catalogue.lookup(c.id for c in offered)
+        ids = [c.id for c in offered]
+        known = self.catalogue.cached(ids) if cached_only else self.catalogue.lookup(ids)
         resolved = []
         for c in offered:
             item = known.get(c.id) or {}
@@ -211,28 +249,30 @@ class SlateDecider:
         return existing
 
     def record_outcomes(self, event_id: str, payload: Any) -> dict[str, Any]:
+        """Outcomes of a slate. While the store is down and the decision is not in this
+        process's spool, they are spooled unchecked (and ``in_window`` is false: unknown)."""
         request = parse_model(OutcomesRequest, payload)
-        decision = self.store.get_decision(event_id)
-        if decision is None or decision.get("kind") != "slate":
+        decision = self.log.get_decision(event_id)
+        unchecked = decision is None and self.log.down
+        if not unchecked and (decision is None or decision.get("kind") != "slate"):
             raise NotFound(f"no slate decision with event id {event_id!r}", field="event_id")
-        check_outcomes(request, {choice["item_id"] for choice in decision["chosen"]})
+        if decision is not None:
+            check_outcomes(request, {choice["item_id"] for choice in decision["chosen"]})
         now = self.clock.now_ms()
         outcomes = [outcome.model_dump() for outcome in request.outcomes]
         outcome_id = request.outcome_id or uuid.uuid4().hex
-        recorded = self.store.insert_outcome(
-            {
-                "_id": f"{event_id}/{outcome_id}",
-                "event_id": event_id,
-                "kind": "slate",
-                "t": now,
-                "outcomes": outcomes,
-            }
-        )
-        if recorded:
-            self.users.record_outcomes(decision["user"], now, decision, outcomes)
-        window_end = decision.get("window_end")
-        counted = bool(decision.get("activated")) and window_end is not None and now <= window_end
-        return {"event_id": event_id, "outcome_id": outcome_id, "duplicate": not recorded, "in_window": counted}
+        doc = {"_id": f"{event_id}/{outcome_id}", "event_id": event_id, "kind": "slate", "t": now, "outcomes": outcomes}
+        recorded, spooled = self.log.insert_outcome(doc, unchecked=unchecked)
+        if recorded and not spooled and decision is not None:
+            try:
+                self.users.record_outcomes(decision["user"], now, decision, outcomes)
+            except StoreUnavailable as exc:
+                self.log.mark_down(exc)
+                log.warning("user state not updated for outcome %s: store unreachable", doc["_id"])
+        window_end = decision.get("window_end") if decision is not None else None
+        counted = decision is not None and bool(decision.get("activated")) and window_end is not None and now <= window_end
+        return {"event_id": event_id, "outcome_id": outcome_id, "duplicate": not recorded, "in_window": counted,
+                **({"spooled": True} if spooled else {})}
 
     def activate(self, event_id: str) -> dict[str, Any]:
         decision = self.store.get_decision(event_id)

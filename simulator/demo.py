@@ -125,7 +125,9 @@ def run_demo(users: int = 1000, days: int = 7, seed: int = 7, data_dir: Path = P
          f"while it runs, the latest report is at http://127.0.0.1:{port}/reports/latest")
     try:
         population = Population(SimulationParams(users=users, seed=seed))
-        driver = Driver(population, runtime, clock, "127.0.0.1", port, sessions_per_day=sessions_per_day,
+        # The driver is a client like any other: it needs a key (admin: it also loads the catalogue).
+        api_key, _ = runtime.keys.create("admin", "demo", rate_per_s=0)
+        driver = Driver(population, runtime, clock, "127.0.0.1", port, sessions_per_day=sessions_per_day, api_key=api_key,
                         candidates=candidates, slots=SLOTS, threads=threads, progress=progress)
         result = driver.run(days)
         end = START_MS + days * DAY_MS

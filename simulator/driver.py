@@ -45,12 +45,15 @@ ITEMS_PER_PUT = 10_000  # the API's limit per call
 class HttpClient:
     """One keep-alive connection (stdlib ``http.client``): JSON in, JSON out, status checked."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, api_key: str | None = None) -> None:
         self.connection = http.client.HTTPConnection(host, port, timeout=60)
+        self.headers = {"Content-Type": "application/json"}
+        if api_key:
+            self.headers["Authorization"] = f"Bearer {api_key}"
 
     def call(self, method: str, path: str, body: Any, expect: tuple[int, ...]) -> dict[str, Any]:
         payload = json.dumps(body).encode()
-        self.connection.request(method, path, payload, {"Content-Type": "application/json"})
+        self.connection.request(method, path, payload, self.headers)
         response = self.connection.getresponse()
         data = json.loads(response.read() or b"{}")
         if response.status not in expect:
@@ -106,8 +109,9 @@ class Driver:
 
     def __init__(self, population: Population, runtime: Any, clock: Any, host: str, port: int,
                  sessions_per_day: float = 3.0, candidates: int = 30, slots: int = 5, threads: int = 1,
-                 progress: bool = True) -> None:
+                 progress: bool = True, api_key: str | None = None) -> None:
         self.population = population
+        self.api_key = api_key  # the driver is a client like any other: it needs a key
         self.runtime = runtime
         self.clock = clock
         self.address = (host, port)
@@ -126,7 +130,7 @@ class Driver:
     def _client(self) -> HttpClient:
         client = getattr(self._local, "client", None)
         if client is None:  # one connection per worker thread, kept alive for the whole run
-            client = self._local.client = HttpClient(*self.address)
+            client = self._local.client = HttpClient(*self.address, self.api_key)
             with self._clients_lock:
                 self._clients.append(client)
         return client

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import settings
+from werkzeug.datastructures import Headers
 
 from bandit.errors import StoreUnavailable
 from service.app import create_app
@@ -49,9 +50,26 @@ def db_name() -> str:
     return f"test_{uuid.uuid4().hex[:12]}"
 
 
+class KeyedClient(FlaskClient):
+    """A test client that authenticates like a real one: ``Authorization: Bearer <key>``
+    with the admin key made for its app through the real key store (``make_app``), unless
+    the request sets its own header; ``client.api_key = None`` sends none."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.api_key: str | None = self.application.extensions.get("elicit.test_key")
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        headers = Headers(kwargs.pop("headers", None))
+        if self.api_key and "Authorization" not in headers:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        return super().open(*args, headers=headers, **kwargs)
+
+
 @pytest.fixture
-def make_app(mongo_uri: str, clock: ManualClock, db_name: str) -> Iterator[Any]:
-    """Build apps on the test's database (a second call is a 'restart')."""
+def make_app(mongo_uri: str, clock: ManualClock, db_name: str, tmp_path: Any) -> Iterator[Any]:
+    """Build apps on the test's database (a second call is a 'restart'). Each app gets an
+    admin key (unlimited rate) from its own key store, which its ``test_client()`` sends."""
     built: list[Flask] = []
 
     def build(**overrides: Any) -> Flask:
@@ -62,10 +80,16 @@ def make_app(mongo_uri: str, clock: ManualClock, db_name: str) -> Iterator[Any]:
             "BACKGROUND_JOBS": False,
             "SEED": 1234,
             "TESTING": True,
+            "SPOOL_DIR": str(tmp_path / "spool"),
             **overrides,
         }
         app = create_app(config)
         built.append(app)
+        app.test_client_class = KeyedClient
+        try:
+            app.extensions["elicit.test_key"], _ = app.extensions["elicit"].keys.create("admin", "tests", rate_per_s=0)
+        except StoreUnavailable:  # a test may build an app on an unreachable store
+            pass
         return app
 
     yield build

@@ -28,7 +28,6 @@ ACTIONS = [
     {"id": "SportsArticle", "features": [{"type": "Sports"}]},
     {"id": "EntertainmentArticle", "features": [{"type": "Entertainment", "length": 0.4}]},
 ]
-KEY = "test-subscription-key"
 
 
 @pytest.fixture
@@ -42,7 +41,9 @@ def serve(make_app: Any) -> Iterator[Any]:
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         servers.append((server, thread))
-        return f"http://127.0.0.1:{server.server_port}", app
+        url = f"http://127.0.0.1:{server.server_port}"
+        KEYS[url], _ = app.extensions["elicit"].keys.create("decide", "azure-clients")  # the subscription key
+        return url, app
 
     yield start
     for server, thread in servers:
@@ -50,12 +51,16 @@ def serve(make_app: Any) -> Iterator[Any]:
         thread.join()
 
 
-def client(url: str, key: str = KEY) -> PersonalizerClient:
-    return PersonalizerClient(url, AzureKeyCredential(key), retry_total=0)  # no retries: errors are the point
+#: base URL → the decide-scope elicit API key its app made; the clients send it as their subscription key
+KEYS: dict[str, str] = {}
 
 
-def v1_client(url: str, key: str = KEY) -> V1PersonalizerClient:
-    return V1PersonalizerClient(url, CognitiveServicesCredentials(key))
+def client(url: str, key: str | None = None) -> PersonalizerClient:
+    return PersonalizerClient(url, AzureKeyCredential(key or KEYS[url]), retry_total=0)  # no retries: errors are the point
+
+
+def v1_client(url: str, key: str | None = None) -> V1PersonalizerClient:
+    return V1PersonalizerClient(url, CognitiveServicesCredentials(key or KEYS[url]))
 
 
 def test_rank_and_reward_with_the_v1_client(serve: Any, clock: Any) -> None:
@@ -175,7 +180,7 @@ def test_multislot_rank_respects_slot_exclusions_and_takes_per_slot_rewards(serv
 
 
 def test_errors_reach_the_clients_as_personalizer_errors(serve: Any) -> None:
-    url, app = serve(PERSONALIZER_KEYS=[KEY])
+    url, app = serve()
     with pytest.raises(ClientAuthenticationError) as denied:
         client(url, key="wrong").rank({"actions": ACTIONS})
     assert denied.value.status_code == 401

@@ -55,6 +55,9 @@ def chromium() -> str:
 
 @pytest.fixture
 def served(app: Any) -> Iterator[str]:
+    # A browser sends no Bearer header: the page is read in the documented development
+    # mode, which opens endpoints to loopback clients only (tests/test_auth.py checks that).
+    app.config["AUTH"] = "off"
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

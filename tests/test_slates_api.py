@@ -146,6 +146,9 @@ def test_store_unreachable_is_503_without_a_stack_trace(make_app: Any) -> None:
 
     app = make_app(MONGO_URI=f"mongodb://127.0.0.1:{free_port()}/?directConnection=true", STORE_TIMEOUT_MS=300)
     client = app.test_client()
+    # A key the worker never saw cannot be checked without the store (a known one could,
+    # and its decisions would go to the spool: tests/test_durability.py).
+    client.api_key = "ek_never-seen-before"
     response = client.post("/v1/slates", json=slate_request())
     assert response.status_code == 503
     body = response.get_json()

@@ -11,14 +11,15 @@ own errors (bandit/errors.py); :func:`error_response` translates them at the edg
 
 from __future__ import annotations
 
-import hmac
 import logging
-from collections.abc import Iterable
 
 from flask import Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from bandit.errors import Conflict, ElicitError, MalformedRequest, NotFound, PayloadTooLarge, StoreUnavailable
+from service.auth import authorize, bearer_key
+from bandit.errors import (
+    Conflict, ElicitError, Forbidden, MalformedRequest, NotFound, PayloadTooLarge, RateLimited, StoreUnavailable, Unauthorized,
+)
 
 log = logging.getLogger("elicit")
 
@@ -36,33 +37,23 @@ class SubscriptionKeyRejected(ElicitError):
     code = "401"  # Azure's front door used the status as its code
 
 
-def _configured(keys: str | Iterable[str] | None) -> list[str]:
-    if keys is None:
-        return []
-    if isinstance(keys, str):  # ELICIT_PERSONALIZER_KEYS=key1,key2
-        keys = keys.split(",")
-    return [key.strip() for key in keys if key and key.strip()]
+class SubscriptionKeyForbidden(ElicitError):
+    """A valid key whose scope does not cover the Personalizer surface (it needs ``decide``)."""
+
+    status = 403
+    code = "403"
 
 
-def authorize_subscription_key(key: str | None, configured: str | Iterable[str] | None = None) -> None:
-    """Accept or refuse a Personalizer ``Ocp-Apim-Subscription-Key``.
-
-    The hook issue 8 (API keys, scope ``decide``) replaces with its key store. Until then:
-    any non-empty key when ``PERSONALIZER_KEYS`` is unset, else only the listed keys.
-
-    >>> authorize_subscription_key("anything")
-    >>> authorize_subscription_key("k2", "k1, k2")
-    >>> authorize_subscription_key("k3", ["k1", "k2"])
-    Traceback (most recent call last):
-    ...
-    service.personalizer.errors.SubscriptionKeyRejected: Access denied due to invalid subscription key ...
-    """
-    if not key or not key.strip():
-        raise SubscriptionKeyRejected(ACCESS_DENIED, field="Ocp-Apim-Subscription-Key")
-    allowed = _configured(configured)
-    # compare_digest against every key: the time taken does not say which prefix matched.
-    if allowed and not any([hmac.compare_digest(key.encode(), candidate.encode()) for candidate in allowed]):
-        raise SubscriptionKeyRejected(ACCESS_DENIED, field="Ocp-Apim-Subscription-Key")
+def authorize_subscription_key(key: str | None) -> None:
+    """Accept or refuse a Personalizer ``Ocp-Apim-Subscription-Key``: it must be an elicit
+    API key of scope ``decide`` (or ``admin``), as made by ``elicit keys create``
+    (service/auth.py). ``Authorization: Bearer`` works too. Must run inside a request."""
+    try:
+        authorize((key or "").strip() or bearer_key(), "decide")
+    except Unauthorized as exc:
+        raise SubscriptionKeyRejected(ACCESS_DENIED, field="Ocp-Apim-Subscription-Key") from exc
+    except Forbidden as exc:
+        raise SubscriptionKeyForbidden(exc.message, field="Ocp-Apim-Subscription-Key") from exc
 
 
 def render(status: int, code: str, message: str, target: str | None = None) -> Response:
@@ -82,8 +73,12 @@ def error_response(exc: Exception, *, invalid: str, not_found: str = "ResourceNo
             return render(413, "PayloadSizeExceeded", "Exceeds maximum allowed payload size.", "body")
         return render(exc.code or 500, "BadRequest" if (exc.code or 500) < 500 else "InternalServerError",
                       exc.description or exc.name)
-    if isinstance(exc, SubscriptionKeyRejected):
-        return render(401, exc.code, exc.message)
+    if isinstance(exc, (SubscriptionKeyRejected, SubscriptionKeyForbidden)):
+        return render(exc.status, exc.code, exc.message)
+    if isinstance(exc, RateLimited):
+        response = render(429, "TooManyRequests", exc.message)
+        response.headers.update(exc.headers)
+        return response
     if isinstance(exc, PayloadTooLarge):
         return render(413, "PayloadSizeExceeded", exc.message, exc.field)
     if isinstance(exc, MalformedRequest):
@@ -95,6 +90,8 @@ def error_response(exc: Exception, *, invalid: str, not_found: str = "ResourceNo
     if isinstance(exc, ElicitError) and exc.status < 500:
         return render(400, invalid, exc.message, exc.field)
     if isinstance(exc, StoreUnavailable):
-        return render(503, "InternalServerError", exc.message)
+        response = render(503, "ServiceUnavailable", exc.message)
+        response.headers.update(exc.headers)
+        return response
     log.error("personalizer operation failed", exc_info=exc)
     return render(500, "InternalServerError", "A generic error has occurred on the server.")

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bandit.errors import InvalidInput, NotFound
+from bandit.errors import InvalidInput, NotFound, StoreUnavailable
 from bandit.features import validate as validate_features
 from service.personalizer.features import flatten
 from service.personalizer.requests import (
@@ -127,7 +127,9 @@ class PersonalizerApi:
     # rewards and activation ---------------------------------------------------------------
 
     def _decision(self, event_id: str) -> dict[str, Any]:
-        decision = self.store.get_decision(event_id)
+        decision = self.slates.log.get_decision(event_id)  # the store, or this worker's spool
+        if decision is None and self.slates.log.down:  # a reward needs the served action: retry later
+            raise StoreUnavailable("the store (MongoDB) cannot be reached; retry later")
         if decision is None or decision.get("kind") != "slate":
             raise NotFound(f"no event with id {event_id!r}", field="eventId")
         return decision

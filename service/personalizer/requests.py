@@ -59,6 +59,10 @@ class SlotReward(_Body):
     value: float
 
 
+class RewardRequest(_Body):
+    value: float
+
+
 class MultiSlotRewardRequest(_Body):
     reward: list[SlotReward] = Field(min_length=1)
 
@@ -78,10 +82,7 @@ def reward_value(body: Any) -> float:
         raise MalformedRequest('body must be {"value": <number>}', field="body")
     if "value" not in body:
         raise InvalidInput("value is required", field="value")
-    value = body["value"]
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidInput("value must be a number", field="value")
-    return check_reward(float(value), "value")
+    return check_reward(parse_model(RewardRequest, body).value, "value")
 
 
 def multislot_rewards(body: Any) -> list[tuple[str, float]]:

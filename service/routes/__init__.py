@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from typing import TypeVar
 
-from bandit.errors import MalformedRequest
+from flask import current_app, request
+from pydantic import BaseModel, ValidationError
+
+from bandit.errors import InvalidInput, MalformedRequest
 from service.runtime import Runtime
-from service.schemas import parse_json
+from service.schemas import field_path, parse_json
+
+Q = TypeVar("Q", bound=BaseModel)
 
 
 def runtime() -> Runtime:
@@ -17,3 +22,12 @@ def json_body() -> object:
     if request.mimetype != "application/json":
         raise MalformedRequest("Content-Type must be application/json", field="body")
     return parse_json(request.get_data(cache=False))
+
+
+def query(model: type[Q]) -> Q:
+    """The query string, validated by the same model the OpenAPI document publishes for it."""
+    try:
+        return model.model_validate(request.args.to_dict(), by_alias=True, by_name=True)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InvalidInput(first["msg"], field=field_path(tuple(first["loc"]))) from exc

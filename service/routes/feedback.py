@@ -4,21 +4,26 @@ Private feedback never leaves through this blueprint (nor any other non-admin on
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from service.routes import json_body, runtime
-from service.schemas import check_limit
+from service.contract import endpoint
+from service.responses import FeedbackQuery, FeedbackRecorded, PublicFeedback
+from service.routes import json_body, query, runtime
+from service.schemas import FeedbackIn
 
 bp = Blueprint("feedback", __name__, url_prefix="/v1")
 
 
 @bp.post("/feedback")
+@endpoint(scope="decide", summary="Explicit feedback given without a prompt", body=FeedbackIn,
+          responses={201: FeedbackRecorded}, errors=(422,), tags=("feedback",))
 def give_feedback() -> ResponseReturnValue:
     return jsonify(runtime().prompts.record_feedback(json_body())), 201
 
 
 @bp.get("/users/<user_id>/public-feedback")
+@endpoint(scope="read", summary="A user's public feedback, newest first", query=FeedbackQuery,
+          responses={200: PublicFeedback}, errors=(422,), tags=("feedback",))
 def public_feedback(user_id: str) -> ResponseReturnValue:
-    limit = check_limit(request.args.get("limit"), default=100, maximum=1000)
-    return jsonify(runtime().prompts.public_feedback(user_id, limit))
+    return jsonify(runtime().prompts.public_feedback(user_id, query(FeedbackQuery).limit))

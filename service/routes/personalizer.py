@@ -17,8 +17,11 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from bandit.errors import NotFound
+from service.contract import endpoint
 from service.personalizer.errors import authorize_subscription_key, error_response, render
 from service.personalizer.handlers import PersonalizerApi
+from service.personalizer.requests import MultiSlotRankRequest, MultiSlotRewardRequest, RankRequest, RewardRequest
+from service.responses import ApiVersionQuery, MultiSlotRankResponse, PersonalizerError, RankResponse
 from service.routes import json_body, runtime
 
 bp = Blueprint("personalizer", __name__, url_prefix="/personalizer")
@@ -45,16 +48,20 @@ def _check_version(version: str | None) -> None:
         raise NotFound(f"api-version must be one of: {', '.join(QUERY_VERSIONS)}", field="api-version")
 
 
-def operation(invalid: str, not_found: str = "ResourceNotFound") -> Callable[[Callable[..., ResponseReturnValue]], Any]:
-    """Key check, version check, and Personalizer's error body with this operation's codes."""
+def operation(
+    invalid: str, not_found: str = "ResourceNotFound", **contract: Any
+) -> Callable[[Callable[..., ResponseReturnValue]], Any]:
+    """Key check (scope ``decide``), version check, and Personalizer's error body with this
+    operation's codes; ``contract``: the :func:`service.contract.endpoint` declaration."""
 
     def decorate(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
+        @endpoint(scope="decide", own_auth=True, error_model=PersonalizerError, query=ApiVersionQuery,
+                  errors=(404, 409), tags=("personalizer",), extra={"path": {"version": list(PATH_VERSIONS)}},
+                  **contract)
         @wraps(view)
         def wrapped(version: str | None = None, **kwargs: Any) -> ResponseReturnValue:
             try:
-                authorize_subscription_key(
-                    request.headers.get("Ocp-Apim-Subscription-Key"), current_app.config.get("PERSONALIZER_KEYS")
-                )
+                authorize_subscription_key(request.headers.get("Ocp-Apim-Subscription-Key"))
                 _check_version(version)
                 return view(**kwargs)
             except Exception as exc:  # every failure leaves in Personalizer's shape
@@ -74,29 +81,31 @@ def _no_content() -> Response:
     return Response(status=204)
 
 
-@operation("InvalidRankRequest")
+@operation("InvalidRankRequest", summary="Rank (one slot)", body=RankRequest, responses={201: RankResponse})
 def rank() -> ResponseReturnValue:
     return jsonify(api().rank(json_body())), 201  # 201 also for a replayed eventId, as clients expect
 
 
-@operation("InvalidRewardRequest")
+@operation("InvalidRewardRequest", summary="Reward of a Rank event", body=RewardRequest, responses={204: None})
 def reward(event_id: str) -> ResponseReturnValue:
     api().reward(event_id, json_body())
     return _no_content()
 
 
-@operation("InvalidEventIdToActivate", not_found="InvalidEventIdToActivate")
+@operation("InvalidEventIdToActivate", not_found="InvalidEventIdToActivate", summary="Activate a deferred event",
+           responses={204: None})
 def activate(event_id: str) -> ResponseReturnValue:
     api().activate(event_id)
     return _no_content()
 
 
-@operation("InvalidRankRequest")
+@operation("InvalidRankRequest", summary="Multi-slot Rank", body=MultiSlotRankRequest,
+           responses={201: MultiSlotRankResponse})
 def rank_multi_slot() -> ResponseReturnValue:
     return jsonify(api().rank_multi_slot(json_body())), 201
 
 
-@operation("InvalidRewardRequest")
+@operation("InvalidRewardRequest", summary="Multi-slot Reward", body=MultiSlotRewardRequest, responses={204: None})
 def reward_multi_slot(event_id: str) -> ResponseReturnValue:
     api().reward_multi_slot(event_id, json_body())
     return _no_content()
@@ -112,8 +121,14 @@ _both_styles("/multislot/events/<event_id>/activate", "multislot_activate", acti
 
 @bp.route("/", defaults={"rest": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+@endpoint(scope="decide", own_auth=True, summary="not implemented", responses={404: PersonalizerError}, error_model=PersonalizerError,
+          extra={"hidden": True})
 def unsupported(rest: str) -> ResponseReturnValue:
     """Configuration, policy, evaluations, logs, model...: not part of elicit's surface."""
+    try:
+        authorize_subscription_key(request.headers.get("Ocp-Apim-Subscription-Key"))
+    except Exception as exc:
+        return error_response(exc, invalid="BadRequest")
     return render(
         404, "ResourceNotFound",
         f"elicit does not implement {request.method} /personalizer/{rest}; supported: Rank, Reward, Activate and "

@@ -4,26 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 from flask.typing import ResponseReturnValue
 
-from bandit.errors import InvalidInput, NotFound
-from service.routes import runtime
+from bandit.errors import NotFound
+from service.contract import endpoint
+from service.responses import Report, ReportKindQuery, ReportList, ReportListQuery
+from service.routes import query, runtime
 
 bp = Blueprint("reports", __name__)
 
-MAX_LIST = 100
-
-
-def _kind() -> str | None:
-    kind = request.args.get("kind")
-    if kind not in (None, "nightly", "on_demand"):
-        raise InvalidInput("kind must be nightly or on_demand", field="kind")
-    return kind
-
 
 def _latest() -> dict[str, Any]:
-    found = runtime().store.list_reports(1, kind=_kind(), full=True)
+    found = runtime().store.list_reports(1, kind=query(ReportKindQuery).kind, full=True)
     if not found:
         raise NotFound("no report has been built yet", field="report_id")
     return found[0]
@@ -36,20 +29,25 @@ def _get(report_id: str) -> dict[str, Any]:
     return report
 
 
+_READ = {"scope": "read", "tags": ("reports",)}
+
+
 @bp.get("/v1/reports")
+@endpoint(summary="Stored reports, newest first, without sections", query=ReportListQuery,
+          responses={200: ReportList}, errors=(422,), **_READ)
 def list_reports() -> ResponseReturnValue:
-    raw = request.args.get("limit", "20")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIST:
-        raise InvalidInput(f"limit must be an integer from 1 to {MAX_LIST}", field="limit")
-    return jsonify({"reports": runtime().store.list_reports(int(raw), kind=_kind())})
+    args = query(ReportListQuery)
+    return jsonify({"reports": runtime().store.list_reports(args.limit, kind=args.kind)})
 
 
 @bp.get("/v1/reports/latest")
+@endpoint(summary="The newest report", query=ReportKindQuery, responses={200: Report}, errors=(404, 422), **_READ)
 def latest_json() -> ResponseReturnValue:
     return jsonify(_latest())
 
 
 @bp.get("/v1/reports/<report_id>")
+@endpoint(summary="One report", responses={200: Report}, errors=(404, 422), **_READ)
 def report_json(report_id: str) -> ResponseReturnValue:
     return jsonify(_get(report_id))
 
@@ -61,10 +59,13 @@ def _page(report: dict[str, Any]) -> Response:
 
 
 @bp.get("/reports/latest")
+@endpoint(summary="The newest report as an HTML page", query=ReportKindQuery, responses={200: "text/html"},
+          errors=(404, 422), **_READ)
 def latest_html() -> ResponseReturnValue:
     return _page(_latest())
 
 
 @bp.get("/reports/<report_id>")
+@endpoint(summary="One report as an HTML page", responses={200: "text/html"}, errors=(404, 422), **_READ)
 def report_html(report_id: str) -> ResponseReturnValue:
     return _page(_get(report_id))

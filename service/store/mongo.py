@@ -17,6 +17,7 @@ from typing import Any, ParamSpec, TypeVar
 import gridfs
 import pymongo
 from pymongo import errors as mongo_errors
+from pymongo.write_concern import WriteConcern
 
 from bandit.errors import StoreError, StoreUnavailable
 
@@ -45,13 +46,19 @@ def _mapped(method: Callable[P, R]) -> Callable[P, R]:
 class Store:
     """Collections of design.md, "Collections", behind methods that say what they do."""
 
-    def __init__(self, uri: str, db_name: str, timeout_ms: int = 3000) -> None:
+    def __init__(
+        self, uri: str, db_name: str, timeout_ms: int = 3000, write_concern: str | int = "majority", journal: bool = True
+    ) -> None:
         self.client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
             uri, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms, tz_aware=True
         )
         self.db = self.client[db_name]
-        self.decisions = self.db["decisions"]
-        self.outcomes = self.db["outcomes"]
+        # A decision or outcome is acknowledged only once durable: on a majority of the
+        # replica set and in the journal (a standalone server treats majority as itself).
+        w = int(write_concern) if str(write_concern).isdigit() else str(write_concern)
+        durable = WriteConcern(w=w, j=journal)
+        self.decisions = self.db.get_collection("decisions", write_concern=durable)
+        self.outcomes = self.db.get_collection("outcomes", write_concern=durable)
         self.locks = self.db["locks"]
         self.users = self.db["users"]
         self.feedback = self.db["feedback"]
@@ -270,6 +277,11 @@ class Store:
     @_mapped
     def latest_model_meta(self, kind: str) -> dict[str, Any] | None:
         return self.models.find_one({"kind": kind}, sort=[("version", -1)])
+
+    @_mapped
+    def list_models(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Index documents of published versions, newest first (without the GridFS file id)."""
+        return list(self.models.find({}, {"file_id": 0}).sort([("version", -1), ("kind", 1)]).limit(limit))
 
     @_mapped
     def load_model(self, file_id: Any) -> bytes:
