@@ -105,9 +105,22 @@ def run_demo(users: int = 1000, days: int = 7, seed: int = 7, data_dir: Path = P
     The report page is written under ``data_dir``; the embedded store keeps its files under
     ``store_dir`` (default: :func:`default_store_dir`).
     """
-    started = time.perf_counter()
-    for name in ("werkzeug", "elicit"):  # a line per request or per learner pass drowns the progress bars
+    quiet = ("werkzeug", "elicit")  # a line per request or per learner pass drowns the progress bars
+    levels = {name: logging.getLogger(name).level for name in quiet}
+    for name in quiet:
         logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        return _run_demo(users, days, seed, data_dir, sessions_per_day, candidates, threads, progress, echo, config,
+                         store_dir)
+    finally:  # the caller's logging is the caller's: put it back as it was
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def _run_demo(users: int, days: int, seed: int, data_dir: Path, sessions_per_day: float, candidates: int,
+              threads: int, progress: bool, echo: Any, config: dict[str, Any] | None,
+              store_dir: Path | None) -> DemoResult:
+    started = time.perf_counter()
     data_dir = Path(data_dir)
     store_dir = Path(store_dir) if store_dir is not None else default_store_dir(data_dir)
     settings = load_config({"DATA_DIR": str(store_dir), "DB": f"demo_{seed}", "BACKGROUND_JOBS": False, "SEED": seed,
