@@ -9,40 +9,24 @@ unreachable → :class:`StoreUnavailable` (HTTP 503), anything else → :class:`
 from __future__ import annotations
 
 import copy
-import functools
 import hashlib
 from collections.abc import Callable, Iterator
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import gridfs
 import pymongo
 from pymongo import errors as mongo_errors
 
-from bandit.errors import StoreError, StoreUnavailable
+from bandit.errors import StoreError
+from service.store.learning import LearningOps
+from service.store.mapping import _mapped
 
-P = ParamSpec("P")
 #: Event ids remembered per user so a retried update is applied once (see ``apply_user_event``).
 USER_EVENTS_KEPT = 500
 USER_UPDATE_ATTEMPTS = 20
-R = TypeVar("R")
-
-_UNREACHABLE = (mongo_errors.ConnectionFailure, mongo_errors.ServerSelectionTimeoutError, mongo_errors.AutoReconnect)
 
 
-def _mapped(method: Callable[P, R]) -> Callable[P, R]:
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(*args, **kwargs)
-        except _UNREACHABLE as exc:
-            raise StoreUnavailable("the store (MongoDB) cannot be reached; retry later") from exc
-        except mongo_errors.PyMongoError as exc:
-            raise StoreError(f"store operation {method.__name__} failed: {exc}") from exc
-
-    return wrapper
-
-
-class Store:
+class Store(LearningOps):
     """Collections of design.md, "Collections", behind methods that say what they do."""
 
     def __init__(self, uri: str, db_name: str, timeout_ms: int = 3000) -> None:
@@ -118,24 +102,6 @@ class Store:
         """Activated, not yet learned, reward window closed — oldest first."""
         query = {"kind": kind, "learn_version": None, "activated": True, "window_end": {"$lte": now_ms}}
         return list(self.decisions.find(query).sort("window_end", 1).limit(limit))
-
-    @_mapped
-    def claim_for_learning(self, event_id: str, version: int, reward: Any, now_ms: int) -> bool:
-        """Conditional update: True only for the one caller that claims the decision."""
-        result = self.decisions.update_one(
-            {"_id": event_id, "learn_version": None},
-            {"$set": {"learn_version": version, "reward": reward, "learned_at": now_ms}},
-        )
-        return result.modified_count == 1
-
-    @_mapped
-    def release_claims_above(self, kind: str, version: int) -> int:
-        """Undo claims of a learner that died before publishing its model (exactly-once)."""
-        result = self.decisions.update_many(
-            {"kind": kind, "learn_version": {"$gt": version}},
-            {"$set": {"learn_version": None, "reward": None, "learned_at": None}},
-        )
-        return result.modified_count
 
     @_mapped
     def count_decisions(self, query: dict[str, Any] | None = None) -> int:
