@@ -69,6 +69,9 @@ class LeasedLearner:
             return None
         result = self.learner.run_once(guard=self.lease.renew)
         for kind, part in result.by_kind.items():
+            if part.released:
+                log.info("released %d %s claims no published model holds (a learner died or lost its lease)",
+                         part.released, kind)
             if part.learned:
                 log.info("learned %d decisions into %s-v%d", part.learned, kind, part.version)
         return result
@@ -100,8 +103,8 @@ class LeasedLearner:
     def release_quietly(self) -> None:
         try:
             self.lease.release()
-        except Exception:  # the store may be gone at shutdown; the lease then just expires
-            log.warning("could not release the learner lease; it expires by itself")
+        except Exception as exc:  # the store may be gone at shutdown; the lease then just expires
+            log.warning("could not release the learner lease (%s); it expires by itself", exc)
         self.leading = False
 
 

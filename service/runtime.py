@@ -100,6 +100,7 @@ class Runtime:
         the learner lease, so any number of processes may run it (service/learner_process.py)."""
         if self.scheduler is not None:
             return
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per job run
         scheduler = BackgroundScheduler(timezone="UTC")
         if self.config["LEARNER"] != "external":
             scheduler.add_job(self._learn, "interval", seconds=float(self.config["LEARN_INTERVAL_S"]), max_instances=1, coalesce=True)
