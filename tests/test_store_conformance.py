@@ -226,3 +226,35 @@ def test_feedback_appends_once_and_public_reads_never_see_private(store: Store) 
     assert [d["_id"] for d in store.public_feedback("k", 10)] == ["f2", "f0"]
     assert [d["_id"] for d in store.public_feedback("k", 1)] == ["f2"]
     assert store.count_feedback() == 4 and store.count_feedback({"visibility": "private"}) == 1
+
+
+def test_slate_decisions_are_stored_compact_and_read_back_whole(store: Store, mongo_uri: str) -> None:
+    def candidate(item_id: str, price: float) -> dict:
+        return {"id": item_id, "features": {"price": price, "tags": ["a"], "geo": {"fr": True}}, "category": "c",
+                "creator": None, "kind": "single", "satiation": {"exp_cat": 0.5}}
+
+    full = {**decision("s1", 5, 10), "candidates": [candidate("x", 1.0), candidate("y", 2.0), candidate("z", 1.0)],
+            "chosen": [{"slot": 0, "item_id": "y", "probability": 0.5, "allowed": ["x", "y", "z"], "distribution": [0.25, 0.5, 0.25]},
+                       {"slot": 1, "item_id": "z", "probability": 1.0, "allowed": ["z"], "distribution": [1.0]}]}
+    assert store.insert_decision(dict(full)) is None
+    raw = store.decisions.find_one({"_id": "s1"})
+    assert [c["item"] for c in raw["candidates"]][0] == raw["candidates"][2]["item"] != raw["candidates"][1]["item"]
+    assert "features" not in raw["candidates"][0] and raw["candidates"][0]["satiation"] == {"exp_cat": 0.5}
+    assert raw["chosen"][0]["allowed_at"] == [0, 1, 2] and "allowed" not in raw["chosen"][0]
+    assert store.db["logged_items"].count_documents({}) == 2  # x and z share a body
+    assert store.get_decision("s1") == full
+    # Another process (its own Store, cold caches) logs the same bodies and reads them back.
+    other = Store(mongo_uri, store.db.name)
+    assert other.insert_decision({**full, "_id": "s2"}) is None
+    assert store.db["logged_items"].count_documents({}) == 2
+    assert other.insert_decision({**full, "chosen": []}) == full  # a replay returns the stored decision whole
+    other.close()
+    from service.store import compact
+
+    compact._bodies.clear()  # a cold reader fetches the bodies
+    assert [d["candidates"] for d in store.iter_decisions({"kind": "slate"})] == [full["candidates"]] * 2
+    assert store.due_decisions("slate", 10, 5)[0]["chosen"] == full["chosen"]
+    assert store.recent_slates("k", 0, 5)[0]["candidates"] == full["candidates"]
+    # Documents logged before compaction pass through unchanged.
+    store.decisions.insert_one({**full, "_id": "old"})
+    assert store.get_decision("old") == {**full, "_id": "old"}

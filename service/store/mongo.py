@@ -18,6 +18,7 @@ import pymongo
 from pymongo import errors as mongo_errors
 
 from bandit.errors import StoreError
+from service.store.compact import ItemLog
 from service.store.learning import LearningOps
 from service.store.mapping import _mapped
 
@@ -44,6 +45,8 @@ class Store(LearningOps):
         # does not sort GridFS file documents by metadata fields (docs/store.md).
         self._model_blobs = gridfs.GridFS(self.db, collection="modelblobs")
         self.models = self.db["models"]
+        # Slate decisions are stored compact and read back whole (service/store/compact.py).
+        self.item_log = ItemLog(self.db)
 
     def close(self) -> None:
         self.client.close()
@@ -79,14 +82,15 @@ class Store(LearningOps):
     def insert_decision(self, doc: dict[str, Any]) -> dict[str, Any] | None:
         """Insert; if the event id exists already, return the stored decision instead."""
         try:
-            self.decisions.insert_one(doc)
+            self.decisions.insert_one(self.item_log.compact(doc))
         except mongo_errors.DuplicateKeyError:
-            return self.decisions.find_one({"_id": doc["_id"]})
+            return self.get_decision(doc["_id"])
         return None
 
     @_mapped
     def get_decision(self, event_id: str) -> dict[str, Any] | None:
-        return self.decisions.find_one({"_id": event_id})
+        doc = self.decisions.find_one({"_id": event_id})
+        return None if doc is None else self.item_log.expand([doc])[0]
 
     @_mapped
     def activate(self, event_id: str, now_ms: int, window_end: int) -> bool:
@@ -101,7 +105,7 @@ class Store(LearningOps):
     def due_decisions(self, kind: str, now_ms: int, limit: int) -> list[dict[str, Any]]:
         """Activated, not yet learned, reward window closed — oldest first."""
         query = {"kind": kind, "learn_version": None, "activated": True, "window_end": {"$lte": now_ms}}
-        return list(self.decisions.find(query).sort("window_end", 1).limit(limit))
+        return self.item_log.expand(list(self.decisions.find(query).sort("window_end", 1).limit(limit)))
 
     @_mapped
     def count_decisions(self, query: dict[str, Any] | None = None) -> int:
@@ -109,7 +113,7 @@ class Store(LearningOps):
 
     @_mapped
     def iter_decisions(self, query: dict[str, Any], batch_size: int = 1000) -> Iterator[dict[str, Any]]:
-        yield from self.decisions.find(query).sort("t", 1).batch_size(batch_size)
+        yield from self.item_log.expand_iter(self.decisions.find(query).sort("t", 1).batch_size(batch_size), batch_size)
 
     @_mapped
     def recent_slates(self, user: str, since_ms: int, limit: int) -> list[dict[str, Any]]:
@@ -117,7 +121,7 @@ class Store(LearningOps):
         Top-level projection only: nx-27017 drops array sub-field projections (docs/store.md)."""
         projection = {"t": 1, "chosen": 1, "candidates": 1, "activated": 1, "window_end": 1}
         query = {"user": user, "kind": "slate", "t": {"$gte": since_ms}}
-        return list(self.decisions.find(query, projection).sort("t", -1).limit(limit))
+        return self.item_log.expand(list(self.decisions.find(query, projection).sort("t", -1).limit(limit)))
 
     @_mapped
     def set_response(self, event_id: str, response: dict[str, Any]) -> bool:
