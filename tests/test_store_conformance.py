@@ -55,6 +55,12 @@ def test_batch_claims_are_exclusive_and_name_their_winner(store: Store) -> None:
     # A second claimer of an overlapping batch wins only what was still free.
     assert store.claim_batch(2, {"c": [0.0], "b": [-1.0], "a": [0.0]}, 3, "t2") == ["c"]
     assert store.claim_batch(3, {}, 4, "t3") == []
+    # Shared rewards (one update_many each) and single ones (a bulk write) in one batch.
+    for name in "efgh":
+        store.insert_decision(decision(name, 1, 1))
+    assert store.claim_batch(4, {"e": [0.0, 0.0], "f": [1.0], "g": [0.0, 0.0], "a": [0.0, 0.0], "h": [0.5]}, 5, "t4") == ["e", "f", "g", "h"]
+    assert [store.get_decision(n)["reward"] for n in "efgh"] == [[0.0, 0.0], [1.0], [0.0, 0.0], [0.5]]
+    assert store.get_decision("a")["claim"] == "t1"
     b = store.get_decision("b")
     assert (b["learn_version"], b["reward"], b["learned_at"], b["claim"]) == (1, [1.0], 2, "t1")
     assert [d["_id"] for d in store.due_decisions("slate", 10, 10)] == ["d"]
@@ -107,6 +113,10 @@ def test_iter_decisions_sorted_by_event_time(store: Store) -> None:
         store.insert_decision(decision(f"d{i}", t, t))
     assert [d["t"] for d in store.iter_decisions({"kind": "slate"})] == [10, 20, 30]
     assert store.count_decisions({"t": {"$gte": 20}}) == 2
+    assert store.count_decisions() == 3 and store.count_decisions({"t": {"$gt": 99}}) == 0
+    store.claim_batch(1, {"d0": [0.0]}, 5, "k")
+    assert store.count_decisions({"learn_version": {"$ne": None}}) == 1
+    assert store.count_decisions({"kind": "slate", "learn_version": None}) == 2
 
 
 def test_unreachable_store_maps_to_store_unavailable() -> None:
