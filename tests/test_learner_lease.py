@@ -109,3 +109,8 @@ def test_learn_once_takes_the_lease_and_hands_it_back(make_app: Any, clock: Any,
     assert done.exit_code == 0, done.output
     assert '"learned": 3' in done.output
     assert holder.lease.hold()  # the CLI released the lease on exit
+
+
+def test_an_unknown_learner_mode_is_refused(make_app: Any) -> None:
+    with pytest.raises(ValueError, match="LEARNER must be in_process or external"):
+        make_app(LEARNER="everywhere")
