@@ -54,9 +54,10 @@ class LearnerLease:
 class LeasedLearner:
     """Learner passes, run only while this process holds the lease."""
 
-    def __init__(self, learner: Learner, lease: LearnerLease) -> None:
+    def __init__(self, learner: Learner, lease: LearnerLease, batch: int) -> None:
         self.learner = learner
         self.lease = lease
+        self.batch = batch  # LEARN_BATCH: a pass that learned this many left a backlog
         self.leading = False
 
     def pass_if_leader(self) -> LearnPass | None:
@@ -84,9 +85,7 @@ class LeasedLearner:
                 busy = False
                 try:
                     result = self.pass_if_leader()
-                    busy = result is not None and any(
-                        part.learned >= int(self.learner_batch) for part in result.by_kind.values()
-                    )
+                    busy = result is not None and any(part.learned >= self.batch for part in result.by_kind.values())
                 except Exception:
                     log.exception("learner pass failed; it will be retried")
                 if not busy:
@@ -94,11 +93,6 @@ class LeasedLearner:
         finally:
             if self.leading:
                 self.release_quietly()
-
-    @property
-    def learner_batch(self) -> int:
-        kinds = list(self.learner.kinds.values())
-        return int(kinds[0].config["LEARN_BATCH"]) if kinds else 1
 
     def release_quietly(self) -> None:
         try:

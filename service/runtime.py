@@ -79,7 +79,7 @@ class Runtime:
             PromptLearner(self.store, self.prompt_models, config, self.clock),
         )
         self.leased_learner = LeasedLearner(
-            self.learner, LearnerLease(self.store, self.clock, float(config["LEARNER_LEASE_S"]))
+            self.learner, LearnerLease(self.store, self.clock, float(config["LEARNER_LEASE_S"])), int(config["LEARN_BATCH"])
         )
         self.scheduler: BackgroundScheduler | None = None
         self.report_scheduler = ReportScheduler.for_runtime(self)  # the nightly report (service/scheduler.py)
