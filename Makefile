@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python bench/bench_slates.py
+	$(BIN)/python bench/run_all.py
 
 clean:
 	rm -rf $(VENV) .elicit

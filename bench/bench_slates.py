@@ -13,7 +13,6 @@ import argparse
 import http.client
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,27 +21,42 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bandit.features import encode  # noqa: E402
 from bandit.slates import Candidate, slot_text  # noqa: E402
 from bandit.vw import VWModel  # noqa: E402
+from load import start_server, stop_server  # noqa: E402
 from service.store import free_port  # noqa: E402
 
 
+CATALOGUE_SIZE = 2000
+
+
+def item_pool(rng: np.random.Generator, size: int = CATALOGUE_SIZE, features: int = 20) -> list[dict]:
+    """A fixed catalogue: the same item comes back with the same features, as in production."""
+    return [
+        {
+            "id": f"item{i}",
+            "category": f"cat{i % 8}",
+            "creator": f"creator{i % 13}",
+            "features": {f"f{j}": float(np.round(rng.random(), 3)) for j in range(features - 2)}
+            | {"genre": f"g{i % 5}", "tags": [f"t{i % 3}", f"t{i % 7}"]},
+        }
+        for i in range(size)
+    ]
+
+
+POOL = item_pool(np.random.default_rng(12345))
+
+
 def request_body(rng: np.random.Generator, n: int = 50, slots: int = 5, features: int = 20) -> dict:
+    """``n`` candidates drawn from the fixed catalogue (``features`` per item: the pool's 20)."""
+    picked = rng.choice(len(POOL), size=n, replace=False)
     return {
         "user_id": f"user{int(rng.integers(1000))}",
         "context": {"device": "tv", "hour": int(rng.integers(24)), "segment": f"s{int(rng.integers(5))}"},
-        "candidates": [
-            {
-                "id": f"item{i}",
-                "category": f"cat{i % 8}",
-                "creator": f"creator{i % 13}",
-                "features": {f"f{j}": float(np.round(rng.random(), 3)) for j in range(features - 2)}
-                | {"genre": f"g{i % 5}", "tags": [f"t{i % 3}", f"t{i % 7}"]},
-            }
-            for i in range(n)
-        ],
+        "candidates": [POOL[int(i)] for i in picked],
         "slots": slots,
     }
 
@@ -86,25 +100,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as data_dir:
         env = {**os.environ, "ELICIT_DATA_DIR": data_dir, "ELICIT_DB": "bench"}
         env.pop("ELICIT_MONGO_URI", None)
-        server = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=Path(__file__).resolve().parents[1],
-        )
+        server = start_server(["-m", "service.cli", "serve", "--port", str(port)], env, port, Path(data_dir) / "serve.log")
         try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-                    connection.request("GET", "/readyz")
-                    if connection.getresponse().status == 200:
-                        break
-                except OSError:
-                    time.sleep(0.2)
             http_ms(port, bodies[:50])  # warm-up
             service = http_ms(port, bodies)
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            stop_server(server)
     raw = raw_vw_ms(json.loads(bodies[0]), repeats=args.requests)
     p = lambda a, q: float(np.percentile(a, q))  # noqa: E731
     print(f"POST /v1/slates: 50 candidates x 5 slots x ~20 features, 1 client, {args.requests} requests, loopback")

@@ -45,11 +45,20 @@ def store(port: int, data_dir: str | None, host: str) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8000, show_default=True)
-def serve(host: str, port: int) -> None:
-    """Run the service (single process, learner in the background).
+@click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
+              help="gunicorn worker processes; 0: one process, Werkzeug's threaded server (the demo's).")
+@click.option("--threads", type=click.IntRange(min=1), default=4, show_default=True, help="Threads per gunicorn worker.")
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    """Run the service (learner in the background under the learner lease, unless
+    ELICIT_LEARNER=external).
 
     Starts the embedded store when ELICIT_MONGO_URI is unset, and stops it on exit.
     """
+    if workers:
+        from service.gunicorn_app import serve_elicit
+
+        serve_elicit(host, port, workers, threads)
+        return
     from werkzeug.serving import make_server
 
     from service.app import create_app
@@ -67,16 +76,35 @@ def serve(host: str, port: int) -> None:
 
 
 @main.command()
-@click.option("--once", is_flag=True, help="Run one pass and exit (the only mode for now).")
+@click.option("--once", is_flag=True, help="Run one pass and exit (the only mode for now; `elicit learner` loops).")
 def learn(once: bool) -> None:
-    """Join closed reward windows with outcomes and learn (one pass)."""
-    from service.app import create_app
-
-    app = create_app({"BACKGROUND_JOBS": False})
-    runtime = app.extensions["elicit"]
+    """Join closed reward windows with outcomes and learn (one pass, under the learner lease)."""
+    runtime = _offline_runtime()
     try:
-        result = runtime.learner.run_once()
+        result = runtime.leased_learner.pass_if_leader()
+        if result is None:
+            raise click.ClickException("another learner holds the learner lease; nothing learned")
         click.echo(json.dumps({"learned": result.learned, "version": result.version, "released": result.released}))
+    finally:
+        runtime.close()  # hands the lease back
+
+
+@main.command()
+def learner() -> None:
+    """The learner as its own process: one active per deployment (a lease), others stand by.
+
+    Loops every LEARN_INTERVAL_S until SIGTERM or Ctrl-C, then hands the lease over.
+    """
+    from service.learner_process import run_learner
+
+    runtime = _offline_runtime()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    click.echo(f"elicit learner {runtime.leased_learner.lease.holder} started", err=True)
+    try:
+        run_learner(runtime, stop)
+    except KeyboardInterrupt:
+        pass
     finally:
         runtime.close()
 

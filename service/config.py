@@ -32,6 +32,8 @@ DEFAULTS: dict[str, Any] = {
     "LEARN_BATCH": 5000,
     "MODEL_REFRESH_S": 30.0,  # wall seconds between workers' checks for a newer model
     "BACKGROUND_JOBS": True,  # learner (and later scheduler) inside the service process
+    "LEARNER": "in_process",  # or "external": only `elicit learner` learns, never the service's workers
+    "LEARNER_LEASE_S": 30.0,  # a dead learner's lease blocks a standby at most this long
     "STORE_TIMEOUT_MS": 3000,
     "REPORT_ENABLED": True,  # the nightly off-policy report (runs only where BACKGROUND_JOBS is on)
     "REPORT_HOUR": 2,  # local hour of the nightly run, in REPORT_TIMEZONE

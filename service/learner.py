@@ -1,11 +1,15 @@
 """Join decisions with outcomes when their reward window closes, learn, publish.
 
 Exactly-once learning without multi-document transactions: a pass that will publish
-model version ``v + 1`` first *claims* each due decision with a conditional update
-(``learn_version: None → v + 1``), learns only what it claimed, then publishes the
-snapshot. A learner that dies between claiming and publishing leaves claims above the
-latest published version; the next pass releases them first, so every decision ends up
-in exactly one published model.
+model version ``v + 1`` first *claims* its due decisions with conditional updates
+(``learn_version: None → v + 1``, stamped with the pass's claim token; one bulk write per
+batch, ``Store.claim_batch``), learns only what it claimed, then publishes the snapshot
+with the token. A learner that dies between claiming and publishing leaves claims above
+the latest published version, and one that lost the race to publish ``v + 1`` leaves
+claims at it under a token the published model does not carry; the next pass releases
+both first (``Store.release_unpublished``), so every decision ends up in exactly one
+published model. One learner runs per deployment (a lease, service/learner_process.py);
+``guard`` lets it check it still holds the lease before claiming and before publishing.
 
 Each kind of decision (``slate`` here, ``prompt`` in :mod:`service.prompt_learning`) is a
 :class:`KindLearner` with its own model, reward join and examples; :class:`Learner` runs
@@ -15,7 +19,8 @@ one pass of each.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -28,6 +33,11 @@ from service.slates import candidates_of
 from service.store import Store
 
 M = TypeVar("M", bound=Any)
+Guard = Callable[[], bool]
+
+
+class LeaseLost(RuntimeError):
+    """The learner lease passed to another process during a pass; nothing was published."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +105,9 @@ class KindLearner(Generic[M]):
         """Train ``model`` on one decision; returns the number of VW examples."""
         raise NotImplementedError
 
-    def _base_model(self) -> tuple[M, int]:
+    def _base_model(self) -> tuple[M, int, str | None]:
+        """The newest published model (ours in memory if it is that one), its version and
+        the claim token it was published with."""
         meta = self.store.latest_model_meta(self.kind)
         version = 0 if meta is None else int(meta["version"])
         if self._model is None or self._model_version != version:
@@ -105,40 +117,48 @@ class KindLearner(Generic[M]):
                 self._model = self.registry.load(self.store.load_model(meta["file_id"]))
                 self._examples_seen = int(meta.get("examples_seen", 0))
             self._model_version = version
-        return self._model, version
+        return self._model, version, None if meta is None else meta.get("claim")
 
-    def run_once(self) -> LearnPass:
-        """Learn every decision whose window has closed (up to ``LEARN_BATCH``)."""
+    def run_once(self, guard: Guard | None = None) -> LearnPass:
+        """Learn every decision whose window has closed (up to ``LEARN_BATCH``).
+
+        ``guard`` is asked before claiming and before publishing; False stops the pass
+        (the learner lease was lost, service/learner_process.py)."""
         with self._lock:
             try:
-                return self._pass()
+                return self._pass(guard or (lambda: True))
             except BaseException:
                 # The in-memory model may hold examples no snapshot has: reload next time.
                 self._model, self._model_version = None, -1
                 raise
 
-    def _pass(self) -> LearnPass:
-        model, base = self._base_model()
-        released = self.store.release_claims_above(self.kind, base)
+    def _pass(self, guard: Guard) -> LearnPass:
+        model, base, base_claim = self._base_model()
+        released = self.store.release_unpublished(self.kind, base, base_claim)
         due = self.store.due_decisions(self.kind, self.clock.now_ms(), int(self.config["LEARN_BATCH"]))
-        if not due:
+        if not due or not guard():
             return LearnPass(0, base, released)
         rewards = self.rewards(due)
-        version = base + 1
+        version, token = base + 1, uuid.uuid4().hex
+        won = set(self.store.claim_batch(version, rewards, self.clock.now_ms(), token))
         learned = 0
         for decision in due:
-            reward = rewards[decision["_id"]]
-            if self.store.claim_for_learning(decision["_id"], version, reward, self.clock.now_ms()):
-                self._examples_seen += self.learn(model, decision, reward)
+            if decision["_id"] in won:
+                self._examples_seen += self.learn(model, decision, rewards[decision["_id"]])
                 learned += 1
-        if learned:
-            self.store.save_model(
-                self.kind, version, model.to_bytes(),
-                {"examples_seen": self._examples_seen, "decisions": learned, "published_at": self.clock.now_ms()},
-            )
-            self._model_version = version
-            self.registry.refresh()
-        return LearnPass(learned, version if learned else base, released)
+        if not learned:
+            return LearnPass(0, base, released)
+        if not guard():
+            # Another learner took over: our claims are above its base and it releases them.
+            raise LeaseLost(f"{self.kind} learner lost its lease before publishing v{version}")
+        self.store.save_model(
+            self.kind, version, model.to_bytes(),
+            {"examples_seen": self._examples_seen, "decisions": learned, "published_at": self.clock.now_ms(),
+             "claim": token},
+        )
+        self._model_version = version
+        self.registry.refresh()
+        return LearnPass(learned, version, released)
 
 
 class SlateLearner(KindLearner[SlateModel]):
@@ -162,13 +182,13 @@ class Learner:
     def __init__(self, *kinds: KindLearner[Any]) -> None:
         self.kinds = {learner.kind: learner for learner in kinds}
 
-    def run_once(self) -> LearnPass:
+    def run_once(self, guard: Guard | None = None) -> LearnPass:
         """Each kind learns even if another fails; the first failure is raised afterwards."""
         passes: dict[str, LearnPass] = {}
         failure: BaseException | None = None
         for kind, learner in self.kinds.items():
             try:
-                passes[kind] = learner.run_once()
+                passes[kind] = learner.run_once(guard)
             except Exception as exc:
                 failure = failure or exc
         if failure is not None:

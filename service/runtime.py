@@ -19,6 +19,7 @@ from policies.guards import SlateRules
 from service.clock import Clock, SystemClock
 from service.items import Catalogue
 from service.learner import Learner, SlateLearner
+from service.learner_process import LeasedLearner, LearnerLease
 from service.models import ModelRegistry
 from service.prompt_learning import PromptLearner
 from service.prompts import PromptService
@@ -50,6 +51,8 @@ def slate_rules(config: Mapping[str, Any]) -> SlateRules:
 class Runtime:
     def __init__(self, config: Mapping[str, Any]) -> None:
         self.config = config
+        if config["LEARNER"] not in ("in_process", "external"):
+            raise ValueError(f"LEARNER must be in_process or external, got {config['LEARNER']!r}")
         self.clock: Clock = config.get("CLOCK") or SystemClock()
         self.embedded: EmbeddedMongo | None = None
         uri = config.get("MONGO_URI")
@@ -91,6 +94,9 @@ class Runtime:
             SlateLearner(self.store, self.slate_models, config, self.clock),
             PromptLearner(self.store, self.prompt_models, config, self.clock),
         )
+        self.leased_learner = LeasedLearner(
+            self.learner, LearnerLease(self.store, self.clock, float(config["LEARNER_LEASE_S"])), int(config["LEARN_BATCH"])
+        )
         self.scheduler: BackgroundScheduler | None = None
         self.report_scheduler = ReportScheduler.for_runtime(self)  # the nightly report (service/scheduler.py)
         self.ready_error: str | None = None
@@ -106,11 +112,15 @@ class Runtime:
             log.warning("store not ready at start-up: %s", exc)
 
     def start_background(self) -> None:
-        """Learner and model refresh as APScheduler interval jobs (single-process mode)."""
+        """Model refresh, nightly report and (unless ``LEARNER`` is ``external``) learner
+        passes as APScheduler jobs. The learner job only learns while this process holds
+        the learner lease, so any number of processes may run it (service/learner_process.py)."""
         if self.scheduler is not None:
             return
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per job run
         scheduler = BackgroundScheduler(timezone="UTC")
-        scheduler.add_job(self._learn, "interval", seconds=float(self.config["LEARN_INTERVAL_S"]), max_instances=1, coalesce=True)
+        if self.config["LEARNER"] != "external":
+            scheduler.add_job(self._learn, "interval", seconds=float(self.config["LEARN_INTERVAL_S"]), max_instances=1, coalesce=True)
         scheduler.add_job(self._refresh, "interval", seconds=float(self.config["MODEL_REFRESH_S"]), max_instances=1, coalesce=True)
         self.report_scheduler.attach(scheduler)
         scheduler.start()
@@ -118,10 +128,7 @@ class Runtime:
 
     def _learn(self) -> None:
         try:
-            result = self.learner.run_once()
-            for kind, part in result.by_kind.items():
-                if part.learned:
-                    log.info("learned %d decisions into %s-v%d", part.learned, kind, part.version)
+            self.leased_learner.pass_if_leader()
         except Exception:
             log.exception("learner pass failed; it will be retried")
 
@@ -136,6 +143,8 @@ class Runtime:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)
             self.scheduler = None
+        if self.leased_learner.leading:
+            self.leased_learner.release_quietly()
         self.log.close(float(self.config["SHUTDOWN_FLUSH_S"]))  # graceful shutdown ships the spool
         self.store.close()
         if self.embedded is not None:

@@ -48,17 +48,41 @@ def test_due_decisions_follow_event_time_and_activation(store: Store) -> None:
     assert [d["_id"] for d in store.due_decisions("slate", 700, 10)] == ["early", "late", "deferred"]
 
 
-def test_claims_are_exclusive_and_releasable(store: Store) -> None:
-    for name in "abc":
+def test_batch_claims_are_exclusive_and_name_their_winner(store: Store) -> None:
+    for name in "abcd":
         store.insert_decision(decision(name, 1, 1))
-    assert store.claim_for_learning("a", 1, [0.5], 2) is True
-    assert store.claim_for_learning("a", 2, [0.5], 2) is False  # a second claimer loses
-    assert store.claim_for_learning("b", 2, [1.0], 2) is True
-    assert [d["_id"] for d in store.due_decisions("slate", 10, 10)] == ["c"]
-    assert store.release_claims_above("slate", 1) == 1  # b's claim for unpublished v2
-    assert store.get_decision("b")["learn_version"] is None
+    assert store.claim_batch(1, {"a": [0.5], "b": [1.0]}, 2, "t1") == ["a", "b"]
+    # A second claimer of an overlapping batch wins only what was still free.
+    assert store.claim_batch(2, {"c": [0.0], "b": [-1.0], "a": [0.0]}, 3, "t2") == ["c"]
+    assert store.claim_batch(3, {}, 4, "t3") == []
+    # Shared rewards (one update_many each) and single ones (a bulk write) in one batch.
+    for name in "efgh":
+        store.insert_decision(decision(name, 1, 1))
+    assert store.claim_batch(4, {"e": [0.0, 0.0], "f": [1.0], "g": [0.0, 0.0], "a": [0.0, 0.0], "h": [0.5]}, 5, "t4") == ["e", "f", "g", "h"]
+    assert [store.get_decision(n)["reward"] for n in "efgh"] == [[0.0, 0.0], [1.0], [0.0, 0.0], [0.5]]
+    assert store.get_decision("a")["claim"] == "t1"
+    b = store.get_decision("b")
+    assert (b["learn_version"], b["reward"], b["learned_at"], b["claim"]) == (1, [1.0], 2, "t1")
+    assert [d["_id"] for d in store.due_decisions("slate", 10, 10)] == ["d"]
+
+
+def test_unpublished_claims_are_released(store: Store) -> None:
+    for name in "abcde":
+        store.insert_decision(decision(name, 1, 1))
+    store.claim_batch(1, {"a": [0.5]}, 2, "won")  # in published v1
+    store.claim_batch(1, {"b": [0.5]}, 2, "lost")  # claimed for v1 by a learner that did not publish it
+    store.decisions.update_one({"_id": "e"}, {"$set": {"learn_version": 1}})  # v1, claimed before tokens
+    store.claim_batch(2, {"c": [0.5]}, 3, "died")  # claimed for v2, never published
+    assert store.release_unpublished("slate", 1, "won") == 3
+    assert sorted(d["_id"] for d in store.due_decisions("slate", 10, 10)) == ["b", "c", "d", "e"]
+    assert store.get_decision("b")["claim"] is None and store.get_decision("b")["reward"] is None
     assert store.get_decision("a")["learn_version"] == 1 and store.get_decision("a")["reward"] == [0.5]
-    assert sorted(d["_id"] for d in store.due_decisions("slate", 10, 10)) == ["b", "c"]
+    store.claim_batch(2, {"b": [0.1]}, 4, "x")
+    store.claim_batch(1, {"c": [0.1]}, 4, "y")
+    # A model published before claim tokens: only claims above it are released.
+    assert store.release_unpublished("slate", 1, None) == 1
+    assert sorted(d["_id"] for d in store.due_decisions("slate", 10, 10)) == ["b", "d", "e"]
+    assert store.get_decision("c")["claim"] == "y"
 
 
 def test_outcomes_append_once_per_key_and_group_by_event(store: Store) -> None:
@@ -89,6 +113,10 @@ def test_iter_decisions_sorted_by_event_time(store: Store) -> None:
         store.insert_decision(decision(f"d{i}", t, t))
     assert [d["t"] for d in store.iter_decisions({"kind": "slate"})] == [10, 20, 30]
     assert store.count_decisions({"t": {"$gte": 20}}) == 2
+    assert store.count_decisions() == 3 and store.count_decisions({"t": {"$gt": 99}}) == 0
+    store.claim_batch(1, {"d0": [0.0]}, 5, "k")
+    assert store.count_decisions({"learn_version": {"$ne": None}}) == 1
+    assert store.count_decisions({"kind": "slate", "learn_version": None}) == 2
 
 
 def test_unreachable_store_maps_to_store_unavailable() -> None:
@@ -112,6 +140,19 @@ def test_lease_is_exclusive_until_released_or_expired(store: Store) -> None:
     assert store.acquire_lease("nightly", "c", 61_003, 60_000) is True  # b's lease expired
     assert store.release_lease("nightly", "b") is False  # b lost it: it may not free c's
     assert store.locks.count_documents({}) == 1
+
+
+def test_a_lease_is_renewed_by_its_holder_only(store: Store) -> None:
+    assert store.renew_lease("learner", "a", 0, 1_000) is False  # no lock yet
+    assert store.acquire_lease("learner", "a", 0, 1_000) is True
+    assert store.renew_lease("learner", "b", 500, 1_000) is False
+    assert store.renew_lease("learner", "a", 900, 1_000) is True  # now until 1_900
+    assert store.acquire_lease("learner", "b", 1_500, 1_000) is False  # the renewal counted
+    assert store.renew_lease("learner", "a", 2_500, 1_000) is True  # lapsed but not taken: still a's
+    assert store.acquire_lease("learner", "b", 4_000, 1_000) is True  # expired at 3_500
+    assert store.renew_lease("learner", "a", 4_001, 1_000) is False  # taken: a has lost it
+    assert store.release_lease("learner", "b") is True
+    assert store.renew_lease("learner", "b", 4_002, 1_000) is False  # released means released
 
 
 def test_lease_on_a_missing_lock_has_one_winner_among_threads(store: Store) -> None:
@@ -195,3 +236,35 @@ def test_feedback_appends_once_and_public_reads_never_see_private(store: Store) 
     assert [d["_id"] for d in store.public_feedback("k", 10)] == ["f2", "f0"]
     assert [d["_id"] for d in store.public_feedback("k", 1)] == ["f2"]
     assert store.count_feedback() == 4 and store.count_feedback({"visibility": "private"}) == 1
+
+
+def test_slate_decisions_are_stored_compact_and_read_back_whole(store: Store, mongo_uri: str) -> None:
+    def candidate(item_id: str, price: float) -> dict:
+        return {"id": item_id, "features": {"price": price, "tags": ["a"], "geo": {"fr": True}}, "category": "c",
+                "creator": None, "kind": "single", "satiation": {"exp_cat": 0.5}}
+
+    full = {**decision("s1", 5, 10), "candidates": [candidate("x", 1.0), candidate("y", 2.0), candidate("z", 1.0)],
+            "chosen": [{"slot": 0, "item_id": "y", "probability": 0.5, "allowed": ["x", "y", "z"], "distribution": [0.25, 0.5, 0.25]},
+                       {"slot": 1, "item_id": "z", "probability": 1.0, "allowed": ["z"], "distribution": [1.0]}]}
+    assert store.insert_decision(dict(full)) is None
+    raw = store.decisions.find_one({"_id": "s1"})
+    assert [c["item"] for c in raw["candidates"]][0] == raw["candidates"][2]["item"] != raw["candidates"][1]["item"]
+    assert "features" not in raw["candidates"][0] and raw["candidates"][0]["satiation"] == {"exp_cat": 0.5}
+    assert raw["chosen"][0]["allowed_at"] == [0, 1, 2] and "allowed" not in raw["chosen"][0]
+    assert store.db["logged_items"].count_documents({}) == 2  # x and z share a body
+    assert store.get_decision("s1") == full
+    # Another process (its own Store, cold caches) logs the same bodies and reads them back.
+    other = Store(mongo_uri, store.db.name)
+    assert other.insert_decision({**full, "_id": "s2"}) is None
+    assert store.db["logged_items"].count_documents({}) == 2
+    assert other.insert_decision({**full, "chosen": []}) == full  # a replay returns the stored decision whole
+    other.close()
+    from service.store import compact
+
+    compact._bodies.clear()  # a cold reader fetches the bodies
+    assert [d["candidates"] for d in store.iter_decisions({"kind": "slate"})] == [full["candidates"]] * 2
+    assert store.due_decisions("slate", 10, 5)[0]["chosen"] == full["chosen"]
+    assert store.recent_slates("k", 0, 5)[0]["candidates"] == full["candidates"]
+    # Documents logged before compaction pass through unchanged.
+    store.decisions.insert_one({**full, "_id": "old"})
+    assert store.get_decision("old") == {**full, "_id": "old"}

@@ -15,7 +15,8 @@ from typing import Any
 from pymongo import ReplaceOne
 from pymongo.database import Database
 
-from service.store.mongo import _mapped
+from service.store.compact import ItemLog
+from service.store.mapping import _mapped
 
 
 _SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
@@ -136,6 +137,7 @@ class SlateHistoryStore:
     def __init__(self, db: Database[dict[str, Any]]) -> None:
         self.decisions = db["decisions"]
         self.feedback = db["feedback"]
+        self.item_log = ItemLog(db)  # decisions are stored compact (service/store/compact.py)
 
     @_mapped
     def likes_between(self, since_ms: int, until_ms: int) -> list[dict[str, Any]]:
@@ -148,4 +150,4 @@ class SlateHistoryStore:
         query = {"kind": "slate", "user": {"$in": list(users)}, "t": {"$gte": since_ms, "$lt": until_ms}}
         # Whole arrays: nx-27017 drops dotted projections into arrays of documents (docs/store.md).
         projection = {"user": 1, "t": 1, "chosen": 1, "candidates": 1}
-        return list(self.decisions.find(query, projection=projection).sort("t", 1))
+        return self.item_log.expand(list(self.decisions.find(query, projection=projection).sort("t", 1)))

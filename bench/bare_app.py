@@ -1,0 +1,51 @@
+"""The reference the serving benchmark compares elicit against: a bare Flask app that parses
+the same JSON and calls VW once — for a slate one CCB predict over all slots, for a prompt
+one ``cb_explore_adf`` predict — and answers. No validation, no user state, no logging.
+
+Item texts come from the same per-process cache elicit uses (bandit/slates.py), so the
+reference pays for no encoding elicit does not pay for either.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify, request
+
+from bandit.actions import ActionModel
+from bandit.features import encode
+from bandit.slates import Candidate, SlateModel, slot_text
+
+
+def create_app() -> Flask:
+    app = Flask("bare")
+    slates = SlateModel.new(epsilon=0.1)
+    prompts = ActionModel.new(epsilon=0.1)
+    actions = ["|A format=none", "|A format=single visibility=private", "|A format=single visibility=public",
+               "|A format=graded visibility=private", "|A format=graded visibility=public"]
+
+    @app.get("/readyz")
+    def ready() -> Any:
+        return jsonify({"status": "ready"})
+
+    @app.post("/v1/slates")
+    def slate() -> Any:
+        body = request.get_json()
+        candidates = [
+            Candidate(c["id"], c.get("features") or {}, c.get("category"), c.get("creator")) for c in body["candidates"]
+        ]
+        lines = [f"ccb shared {encode(body.get('context') or {}, 'U') or '|'}"]
+        lines += [f"ccb action {c.vw_text}" for c in candidates]
+        lines += [f"ccb slot {slot_text({}, k)}" for k in range(int(body["slots"]))]
+        slots = slates.vw.predict_one(lines)
+        chosen = [{"slot": k, "item_id": candidates[s[0][0]].id, "probability": s[0][1]} for k, s in enumerate(slots)]
+        return jsonify({"slate": chosen}), 201
+
+    @app.post("/v1/prompts")
+    def prompt() -> Any:
+        body = request.get_json()
+        scores = prompts.vw.predict_one([f"shared {encode(body.get('context') or {}, 'U') or '|'}", *actions])
+        best = max(scores, key=lambda pair: pair[1])
+        return jsonify({"action": best[0], "probability": best[1]}), 201
+
+    return app

@@ -1,0 +1,81 @@
+"""Learner throughput beside raw VW on the same examples, in one run.
+
+elicit: one learner pass over ``--decisions`` due slate decisions (50 candidates × 5 slots,
+~20 features each), timed end to end — read what is due, join outcomes, claim the batch,
+build the examples, train, publish the snapshot. Raw VW: the very same CCB examples as
+text lines, built beforehand, fed to a fresh workspace with the same arguments.
+
+    .venv/bin/python bench/bench_learner.py [--decisions 3000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from seed_log import bench_runtime, clone, insert_clones, real_decisions  # noqa: E402
+from bandit.slates import SlateModel, slot_example  # noqa: E402
+from policies.rewards import SlateReward  # noqa: E402
+from service.learner import learn_slate_decision, slate_rewards  # noqa: E402
+
+
+class Recorder:
+    """Stands in for a SlateModel: keeps the example lines the learner would train on."""
+
+    def __init__(self) -> None:
+        self.examples: list[list[str]] = []
+
+    def learn_slot(self, context_text: str, action_texts: Any, slot_features_text: str, chosen: int, cost: float,
+                   probability: float) -> None:
+        self.examples.append(slot_example(context_text, action_texts, slot_features_text, f"{chosen}:{cost!r}:{probability!r}"))
+
+
+def run(decisions: int) -> dict[str, float]:
+    with bench_runtime(LEARN_BATCH=decisions + 1000) as (runtime, clock):
+        templates = real_decisions(runtime, clock, 150, candidates=50, slots=5)
+        runtime.store.decisions.delete_many({})
+        insert_clones(runtime, clone(templates, decisions, clock.now_ms(), 60_000, learned=False))
+        clock.advance(3600)
+        # The examples, exactly as the learner builds them, for the raw VW reference.
+        recorder = Recorder()
+        reward = SlateReward(dict(runtime.config["SLATE_REWARDS"]))
+        due = runtime.store.due_decisions("slate", clock.now_ms(), decisions)
+        outcomes = runtime.store.outcomes_for([d["_id"] for d in due])
+        for decision in due:
+            learn_slate_decision(recorder, decision, slate_rewards(decision, outcomes[decision["_id"]], reward))  # type: ignore[arg-type]
+
+        started = time.perf_counter()
+        result = runtime.learner.run_once()
+        elicit_s = time.perf_counter() - started
+        assert result.learned == decisions, result
+
+    model = SlateModel.new(epsilon=float(runtime.config["EPSILON"]), args=str(runtime.config["SLATE_VW_ARGS"]))
+    started = time.perf_counter()
+    model.vw.learn_many(recorder.examples)
+    raw_s = time.perf_counter() - started
+    examples = len(recorder.examples)
+    return {"decisions": decisions, "examples": examples, "elicit_per_s": examples / elicit_s, "raw_per_s": examples / raw_s,
+            "elicit_s": elicit_s, "raw_s": raw_s}
+
+
+def print_result(row: dict[str, float]) -> None:
+    print(f"learner, {row['decisions']:.0f} slate decisions = {row['examples']:.0f} CCB examples (50 candidates)")
+    print(f"  elicit learner pass   {row['elicit_per_s']:8.0f} examples/s  ({row['elicit_s']:.1f} s)")
+    print(f"  raw VW learn          {row['raw_per_s']:8.0f} examples/s  ({row['raw_s']:.1f} s)")
+    print(f"  ratio                 {row['elicit_per_s'] / row['raw_per_s']:8.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--decisions", type=int, default=3000)
+    print_result(run(parser.parse_args().decisions))
+
+
+if __name__ == "__main__":
+    main()

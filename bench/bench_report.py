@@ -1,0 +1,54 @@
+"""Nightly report wall time against log size, on the embedded store.
+
+For each size: a day's log of that many learned slate decisions (clones of 200 real
+decisions, 30 candidates × 5 slots, ~20 features each — the demo's shape), bulk-inserted
+into a fresh embedded store (timed apart), then ``build_report`` over that day, as the
+nightly job runs it. The figure beside it is the same build's time per decision, which is
+constant when the build is linear.
+
+    .venv/bin/python bench/bench_report.py [sizes ...]   (default: 100000 1000000)
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from seed_log import bench_runtime, clone, insert_clones, real_decisions  # noqa: E402
+from service.reports import build_report  # noqa: E402
+
+DAY_MS = 86_400_000
+
+
+def run_one(size: int) -> dict[str, float]:
+    with bench_runtime() as (runtime, clock):
+        templates = real_decisions(runtime, clock, 200, candidates=30, slots=5)
+        runtime.store.decisions.delete_many({})
+        since = (clock.now_ms() // DAY_MS + 1) * DAY_MS
+        insert_s = insert_clones(runtime, clone(templates, size, since, DAY_MS, learned=True))
+        clock.set(since + DAY_MS + 3 * 3_600_000)
+        started = time.perf_counter()
+        report = build_report(runtime, since, since + DAY_MS, kind="nightly", report_id="bench")
+        build_s = time.perf_counter() - started
+        errors = [name for name, section in report["sections"].items() if section.get("status") == "error"]
+        if errors:
+            raise SystemExit(f"report sections failed: {errors}")
+    return {"size": size, "insert_s": insert_s, "build_s": build_s}
+
+
+def run(sizes: list[int]) -> list[dict[str, float]]:
+    return [run_one(size) for size in sizes]
+
+
+def print_rows(rows: list[dict[str, float]]) -> None:
+    print(f"{'decisions':>10}{'log insert s':>14}{'report s':>10}{'µs/decision':>13}")
+    for row in rows:
+        print(f"{row['size']:>10.0f}{row['insert_s']:>14.1f}{row['build_s']:>10.1f}{row['build_s'] / row['size'] * 1e6:>13.0f}")
+
+
+if __name__ == "__main__":
+    print_rows(run([int(arg) for arg in sys.argv[1:]] or [100_000, 1_000_000]))

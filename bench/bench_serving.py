@@ -1,0 +1,85 @@
+"""Serving: elicit under gunicorn (as `elicit serve --workers 2`, embedded store, logging on)
+beside the bare Flask + VW app (bench/bare_app.py) under the same gunicorn settings, both
+up at once and measured alternately so a change in the machine's load hits both.
+
+    .venv/bin/python bench/bench_serving.py [--requests 2000] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_slates import request_body  # noqa: E402
+from load import ROOT, Load, as_bodies, drive, start_server, stop_server  # noqa: E402
+from service.store import free_port  # noqa: E402
+
+WORKERS, THREADS = 2, 4
+
+
+def prompt_bodies(rng: np.random.Generator, count: int) -> list[bytes]:
+    return as_bodies([
+        {"user_id": f"user{int(rng.integers(1000))}", "item_id": f"item{int(rng.integers(2000))}",
+         "context": {"device": "tv", "hour": int(rng.integers(24)), "session_id": f"s{int(rng.integers(10_000))}"}}
+        for _ in range(count)
+    ])
+
+
+def run(requests: int, sweep_requests: int) -> list[dict]:
+    """Rows: name, figure, elicit's Load and the bare app's Load."""
+    rng = np.random.default_rng(0)
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "ELICIT_DATA_DIR": tmp, "ELICIT_DB": "bench",
+               "ELICIT_LEARNER": "external", "ELICIT_REPORT_ENABLED": "false"}
+        env.pop("ELICIT_MONGO_URI", None)
+        elicit_port, bare_port = free_port(), free_port()
+        threads = ["--workers", str(WORKERS), "--threads", str(THREADS)]
+        elicit = start_server(["-m", "service.cli", "serve", "--port", str(elicit_port), *threads], env, elicit_port,
+                              Path(tmp) / "elicit.log")
+        bare = start_server(["-m", "service.gunicorn_app", "bare_app:create_app", "--port", str(bare_port), *threads],
+                            {**env, "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}"}, bare_port, Path(tmp) / "bare.log")
+        try:
+            def pair(name: str, path: str, bodies: list[bytes], clients: int) -> None:
+                rows.append({"name": name, "elicit": drive(elicit_port, path, bodies, clients),
+                             "bare": drive(bare_port, path, bodies, clients)})
+
+            slates = as_bodies([request_body(rng) for _ in range(requests)])
+            pair("slates 50x5, 4 clients", "/v1/slates", slates, 4)
+            for n in (10, 50, 200, 500):
+                bodies = as_bodies([request_body(rng, n=n) for _ in range(sweep_requests)])
+                pair(f"slates {n} candidates, 1 client", "/v1/slates", bodies, 1)
+            pair("prompts, 4 clients", "/v1/prompts", prompt_bodies(rng, requests), 4)
+        finally:
+            stop_server(elicit)
+            stop_server(bare)
+    return rows
+
+
+def print_rows(rows: list[dict]) -> None:
+    print(f"{'':34}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}   {'bare req/s':>10}{'p50 ms':>9}{'p99 ms':>9}   {'thr ratio':>9}")
+    for row in rows:
+        e: Load = row["elicit"]
+        b: Load = row["bare"]
+        print(f"{row['name']:34}{e.throughput:9.0f}{e.p(50):9.2f}{e.p(99):9.2f}   {b.throughput:10.0f}{b.p(50):9.2f}"
+              f"{b.p(99):9.2f}   {e.throughput / b.throughput:9.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--sweep-requests", type=int, default=300)
+    args = parser.parse_args()
+    print_rows(run(args.requests, args.sweep_requests))
+
+
+if __name__ == "__main__":
+    main()

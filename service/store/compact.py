@@ -1,0 +1,139 @@
+"""Compact slate decision documents: logged items by reference, allowed sets as indices.
+
+A slate decision logs every candidate as the policy saw it (features, category, creator,
+kind) so that learning and off-policy replay never depend on today's catalogue. The same
+items come back in decision after decision, so that copy was three quarters of every
+decision document — and the log write, the learner's claim and the nightly read all cost
+in proportion to document size. So the store keeps each distinct item body once, in
+``logged_items`` under the hash of its content (immutable: a changed item is a new body),
+and a decision's candidate holds ``{"id", "item": <hash>, "satiation"}``; each served
+slot's ``allowed`` ids become ``allowed_at`` indices into ``candidates``.
+
+This happens only inside the store: :meth:`ItemLog.compact` on the way in, and
+:meth:`ItemLog.expand` on every read, give every reader (learner, evaluation, export,
+reports, personalizer) the full document as before. Documents written before this
+(full candidates, ``allowed`` ids) pass through unchanged. Bodies are written before the
+decision that refers to them, so no reader finds a reference without its body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from pymongo import InsertOne
+from pymongo import errors as mongo_errors
+from pymongo.database import Database
+
+ITEM_FIELDS = ("features", "category", "creator", "kind")
+DUPLICATE_KEY = 11000
+CACHE_LIMIT = 200_000
+
+# Bodies by hash, shared by every database of the process: a hash names its content.
+_bodies: dict[str, dict[str, Any]] = {}
+_lock = threading.Lock()
+
+
+def item_hash(body: dict[str, Any]) -> str:
+    """128 bits of SHA-256 over the canonical JSON of an item body.
+
+    >>> item_hash({"kind": "single", "features": {"a": 1}}) == item_hash({"features": {"a": 1}, "kind": "single"})
+    True
+    """
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _remember(found: dict[str, dict[str, Any]]) -> None:
+    with _lock:
+        if len(_bodies) + len(found) > CACHE_LIMIT:
+            _bodies.clear()  # a huge catalogue just reads bodies again
+        _bodies.update(found)
+
+
+class ItemLog:
+    """The ``logged_items`` collection of one database, and the compact/expand rewrite."""
+
+    def __init__(self, db: Database[dict[str, Any]]) -> None:
+        self.items = db["logged_items"]
+        self._stored: set[str] = set()  # hashes known to be in *this* database
+
+    def compact(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """The stored form of a decision; writes the item bodies it refers to first."""
+        candidates = doc.get("candidates")
+        if not candidates or doc.get("kind") != "slate":
+            return doc
+        refs, new = [], {}
+        for candidate in candidates:
+            body = {key: candidate.get(key) for key in ITEM_FIELDS}
+            digest = item_hash(body)
+            if digest not in self._stored:
+                new[digest] = body
+            refs.append({"id": candidate["id"], "item": digest,
+                         **{k: v for k, v in candidate.items() if k not in ITEM_FIELDS and k != "id"}})
+        if new:
+            self._insert_bodies(new)
+        index = {candidate["id"]: position for position, candidate in enumerate(candidates)}
+        chosen = [
+            {("allowed_at" if key == "allowed" else key): ([index[i] for i in value] if key == "allowed" else value)
+             for key, value in choice.items()}
+            for choice in doc.get("chosen") or []
+        ]
+        return {**doc, "candidates": refs, "chosen": chosen}
+
+    def _insert_bodies(self, new: dict[str, dict[str, Any]]) -> None:
+        try:
+            self.items.bulk_write([InsertOne({"_id": digest, **body}) for digest, body in new.items()], ordered=False)
+        except mongo_errors.BulkWriteError as exc:  # bodies logged before (another worker): fine
+            if any(error.get("code") != DUPLICATE_KEY for error in exc.details.get("writeErrors", [])):
+                raise
+        if len(self._stored) > CACHE_LIMIT:
+            self._stored.clear()
+        self._stored.update(new)
+        _remember(new)
+
+    def expand(self, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Full documents (in place) from stored ones; one read for bodies not cached."""
+        wanted = {c["item"] for doc in docs for c in doc.get("candidates") or () if "item" in c}
+        bodies = {digest: _bodies.get(digest) for digest in wanted}
+        missing = [digest for digest, body in bodies.items() if body is None]
+        if missing:
+            found = {doc.pop("_id"): doc for doc in self.items.find({"_id": {"$in": missing}})}
+            _remember(found)
+            bodies.update(found)
+        for doc in docs:
+            self._expand_one(doc, bodies)
+        return docs
+
+    def expand_iter(self, docs: Iterable[dict[str, Any]], chunk: int = 1000) -> Iterator[dict[str, Any]]:
+        """:meth:`expand` over a stream, ``chunk`` documents at a time."""
+        batch: list[dict[str, Any]] = []
+        for doc in docs:
+            batch.append(doc)
+            if len(batch) >= chunk:
+                yield from self.expand(batch)
+                batch = []
+        if batch:
+            yield from self.expand(batch)
+
+    @staticmethod
+    def _expand_one(doc: dict[str, Any], bodies: dict[str, Any]) -> None:
+        candidates = doc.get("candidates")
+        if not candidates or "item" not in candidates[0]:
+            return  # not a slate, or written before compaction
+        full = []
+        for ref in candidates:
+            body = bodies[ref["item"]]
+            # Own copy of the features map: a reader that edits it must not edit the cache.
+            full.append({"id": ref["id"], **body, "features": dict(body.get("features") or {}),
+                         **{k: v for k, v in ref.items() if k not in ("id", "item")}})
+        doc["candidates"] = full
+        ids = [candidate["id"] for candidate in full]
+        doc["chosen"] = [
+            {("allowed" if key == "allowed_at" else key): ([ids[i] for i in value] if key == "allowed_at" else value)
+             for key, value in choice.items()}
+            for choice in doc.get("chosen") or []
+        ]
