@@ -38,19 +38,18 @@ class FactoryApplication(BaseApplication):  # type: ignore[misc]  # gunicorn is 
         super().__init__()
 
     def load_config(self) -> None:
+        # The production configuration first (JSON logs, Prometheus multiprocess files, the
+        # spool shipped on worker exit: service/gunicorn_conf.py), then this command's options.
+        from service import gunicorn_conf
+
+        for key, value in vars(gunicorn_conf).items():
+            if key in self.cfg.settings and key not in ("bind", "workers", "threads"):
+                self.cfg.set(key, value)
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
     def load(self) -> Any:
         return self.factory()
-
-
-def _close_runtime(worker: Any) -> None:
-    """gunicorn ``worker_exit`` hook: stop the worker's jobs and hand back its leases."""
-    app = getattr(worker, "wsgi", None)
-    runtime = getattr(app, "extensions", {}).get("elicit") if app is not None else None
-    if runtime is not None:
-        runtime.close()
 
 
 def server_options(host: str, port: int, workers: int, threads: int) -> dict[str, Any]:
@@ -65,12 +64,9 @@ def server_options(host: str, port: int, workers: int, threads: int) -> dict[str
         "timeout": 60,
         "graceful_timeout": 20,
         "keepalive": 30,
-        "accesslog": None,
-        "errorlog": "-",
         "loglevel": "warning",
         # Heartbeat files on tmpfs when there is one: a worker blocked on disk is not a dead worker.
         "worker_tmp_dir": "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir(),
-        "worker_exit": lambda server, worker: _close_runtime(worker),
     }
 
 

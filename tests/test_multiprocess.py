@@ -39,12 +39,16 @@ def wait_for(condition: Callable[[], Any], what: str, timeout_s: float = 30.0) -
     raise AssertionError(f"timed out waiting for {what}")
 
 
+KEY: dict[str, str] = {}  # the decide key the deployment's clients use (created with `elicit keys create`)
+
+
 def call(port: int, method: str, path: str, body: Any = None) -> tuple[int, str, dict[str, Any]]:
     """One request on a fresh connection (so the workers' accept loops share them out)."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         data = None if body is None else json.dumps(body)
-        connection.request(method, path, body=data, headers={"Content-Type": "application/json"})
+        headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {KEY['decide']}"} if KEY else {})}
+        connection.request(method, path, body=data, headers=headers)
         response = connection.getresponse()
         return response.status, response.getheader("X-Elicit-Worker", ""), json.loads(response.read() or b"{}")
     finally:
@@ -86,7 +90,11 @@ class Deployment:
 @pytest.fixture
 def deployment(mongo_uri: str, db_name: str, tmp_path: Path) -> Iterator[Deployment]:
     deployment = Deployment(mongo_uri, db_name, tmp_path)
+    created = subprocess.run([sys.executable, "-m", "service.cli", "keys", "create", "--scope", "decide"],
+                             cwd=ROOT, env=deployment.env, capture_output=True, text=True, check=True)
+    KEY["decide"] = created.stdout.strip().splitlines()[-1]  # printed once, alone on the last line
     yield deployment
+    KEY.clear()
     deployment.stop_all()
     store = Store(mongo_uri, db_name)
     store.drop_database()
