@@ -85,6 +85,17 @@ def test_unpublished_claims_are_released(store: Store) -> None:
     assert store.get_decision("c")["claim"] == "y"
 
 
+def test_releasing_one_kinds_claims_leaves_the_other_kinds_alone(store: Store) -> None:
+    store.insert_decision(decision("s", 1, 1))
+    store.insert_decision({**decision("p", 1, 1), "kind": "prompt"})
+    store.claim_batch(1, {"s": [1.0]}, 2, "slate-token")
+    store.claim_batch(1, {"p": [1.0]}, 2, "prompt-token")
+    # The prompt learner's release (its v1 was published under its own token) must not touch
+    # the slate claim at the same version number.
+    assert store.release_unpublished("prompt", 1, "prompt-token") == 0
+    assert store.get_decision("s")["learn_version"] == 1 and store.get_decision("s")["claim"] == "slate-token"
+
+
 def test_outcomes_append_once_per_key_and_group_by_event(store: Store) -> None:
     assert store.insert_outcome({"_id": "e1/o1", "event_id": "e1", "t": 5, "outcomes": []}) is True
     assert store.insert_outcome({"_id": "e1/o1", "event_id": "e1", "t": 6, "outcomes": []}) is False

@@ -64,11 +64,13 @@ class LearningOps:
         if token is not None:
             # ``claim: None`` too: nx-27017's ``$ne`` misses documents without the field
             # (docs/store.md); on MongoDB the ``$ne`` clause covers them already.
-            stale = {"kind": kind, "$or": [
+            # ``$and``, not a field beside ``$or``: nx-27017's update_many ignores a top-level
+            # field next to ``$or`` and would release other kinds' claims (docs/store.md).
+            stale = {"$and": [{"kind": kind}, {"$or": [
                 {"learn_version": {"$gt": version}},
                 {"learn_version": version, "claim": {"$ne": token}},
                 {"learn_version": version, "claim": None},
-            ]}
+            ]}]}
         result = self.decisions.update_many(
             stale, {"$set": {"learn_version": None, "reward": None, "learned_at": None, "claim": None}}
         )
