@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 
@@ -19,3 +21,14 @@ def candidates(n: int, family: str = "f", features: int = 3) -> list[dict[str, A
 
 def slate_request(n: int = 10, slots: int = 3, user: str = "u1", **extra: Any) -> dict[str, Any]:
     return {"user_id": user, "context": {"device": "mobile", "hour": 13}, "candidates": candidates(n), "slots": slots, **extra}
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout_s: float = 30.0) -> Any:
+    """Poll ``condition`` every 50 ms until it is truthy (real-process tests; no fixed sleeps)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")

@@ -33,18 +33,10 @@ from typing import Any
 import pytest
 
 from service.store import Store, free_port
+from tests.helpers import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
-
-def wait_for(condition: Callable[[], Any], timeout_s: float = 30.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
 class Cluster:
@@ -94,7 +86,7 @@ class Cluster:
         line = self.service.stdout.readline()
         assert "serving on" in line, line
         self.url = line.split("serving on ")[1].strip()
-        wait_for(lambda: self.get("/healthz")[0] == 200, what="the service")
+        wait_for(lambda: self.get("/healthz")[0] == 200, "the service")
 
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         data = None if body is None else json.dumps(body).encode()
@@ -173,7 +165,7 @@ class Load:
 
     def wait_acks(self, count: int) -> None:
         target = len(self.acked) + count
-        wait_for(lambda: len(self.acked) >= target, 60, f"{count} more acknowledged decisions")
+        wait_for(lambda: len(self.acked) >= target, f"{count} more acknowledged decisions", 60)
 
     def finish(self) -> None:
         self.stop.set()
@@ -228,7 +220,7 @@ def test_kill_9_of_the_service_loses_no_acknowledged_decision(cluster: Cluster) 
     assert list((cluster.tmp / "spool").glob("seg-*.jsonl"))  # the dead service's spool is on disk
     cluster.start_store()
     cluster.start_service()  # its shipper finds the dead process's segments (their locks died with it)
-    wait_for(lambda: cluster.get("/readyz")[1].get("spool") == 0, 60, "the spool to drain")
+    wait_for(lambda: cluster.get("/readyz")[1].get("spool") == 0, "the spool to drain", 60)
     assert stored_ids(cluster, acked) == len(acked) >= 80
     store = cluster.store()
     try:
@@ -253,7 +245,7 @@ def test_store_outage_during_load_every_acknowledged_decision_arrives_once(clust
     cluster.start_store()
     load.wait_acks(60)
     load.finish()
-    wait_for(lambda: (lambda r: r[0] == 200 and r[1]["spool"] == 0)(cluster.get("/readyz")), 60, "the spool to drain")
+    wait_for(lambda: (lambda r: r[0] == 200 and r[1]["spool"] == 0)(cluster.get("/readyz")), "the spool to drain", 60)
     acked = list(load.acked)
     assert set(load.statuses) <= {201, 503} and load.errors == 0
     store = cluster.store()

@@ -24,19 +24,10 @@ from typing import Any
 import pytest
 
 from service.store import Store, free_port
-from tests.helpers import slate_request
+from tests.helpers import slate_request, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
-
-def wait_for(condition: Callable[[], Any], what: str, timeout_s: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 KEY: dict[str, str] = {}  # the decide key the deployment's clients use (created with `elicit keys create`)
