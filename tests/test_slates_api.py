@@ -101,6 +101,8 @@ ERROR_CASES: list[tuple[str, Any, int, str]] = [
     ("NaN", b'{"user_id": "u", "candidates": [{"id": "a", "features": {"x": NaN}}], "slots": 1}', 400, "body"),
     ("Infinity", b'{"user_id": "u", "candidates": [{"id": "a"}], "slots": 1, "context": {"x": -Infinity}}', 400, "body"),
     ("overflow", b'{"user_id": "u", "candidates": [{"id": "a", "features": {"x": 1e999}}], "slots": 1}', 400, "body"),
+    ("overflow, signed exponent", b'{"user_id": "u", "candidates": [{"id": "a"}], "slots": 1, "context": {"x": 2E+0400}}', 400, "body"),
+    ("overflow, 400 digits", b'{"user_id": "u", "candidates": [{"id": "a"}], "slots": 1, "context": {"x": 1' + b"0" * 400 + b'.5}}', 400, "body"),
     ("missing user_id", {k: v for k, v in _with().items() if k != "user_id"}, 422, "user_id"),
     ("user_id wrong type", _with(user_id=7), 422, "user_id"),
     ("candidates wrong type", _with(candidates="a,b"), 422, "candidates"),
