@@ -166,7 +166,7 @@ class PromptService:
     def _derive(
         self, user: Mapping[str, Any], key: str, item_id: str, client_context: Mapping[str, Any], now: int
     ) -> dict[str, Any]:
-        slates = self.store.recent_slates(key, now - self._ms("PROMPT_HISTORY_S"), RECENT_SLATES)
+        slates = self.store.recent_slates(key, now - self._ms("PROMPT_HISTORY_S"), RECENT_SLATES, candidates=False)
         serving = [s["_id"] for s in slates if any(c["item_id"] == item_id for c in s.get("chosen") or [])]
         outcomes = self.store.outcomes_for(serving) if serving else {}
         return derive_context(user, slates, outcomes, item_id, client_context, now, self.config)
