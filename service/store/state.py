@@ -8,6 +8,7 @@ kept as maps ``{key: event time}`` written with dotted ``$set`` — nx-27017 mis
 
 from __future__ import annotations
 
+import functools
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -22,6 +23,7 @@ from service.store.mapping import _mapped
 _SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
+@functools.lru_cache(maxsize=65_536)  # the same categories and creators, request after request
 def field_key(name: str) -> str:
     """A MongoDB-safe, reversible field name: every byte outside ``[A-Za-z0-9_-]`` as ``%XX``.
 
