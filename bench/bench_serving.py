@@ -49,7 +49,8 @@ def run(requests: int, sweep_requests: int) -> list[dict]:
         elicit = start_server(["-m", "service.cli", "serve", "--port", str(elicit_port), *threads], env, elicit_port,
                               Path(tmp) / "elicit.log")
         bare = start_server(["-m", "service.gunicorn_app", "bare_app:create_app", "--port", str(bare_port), *threads],
-                            {**env, "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}"}, bare_port, Path(tmp) / "bare.log")
+                            {**env, "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}", "BARE_LOG_URI": store.uri}, bare_port,
+                            Path(tmp) / "bare.log")
         try:
             def pair(name: str, path: str, bodies: list[bytes], clients: int) -> None:
                 rows.append({"name": name, "elicit": drive(elicit_port, path, bodies, clients, headers=auth),
@@ -57,6 +58,9 @@ def run(requests: int, sweep_requests: int) -> list[dict]:
 
             slates = as_bodies([request_body(rng) for _ in range(requests)])
             pair("slates 50x5, 4 clients", "/v1/slates", slates, 4)
+            # The second reference: the bare app plus one durable insert into the same store.
+            rows.append({"name": "  vs bare + log write", "elicit": rows[-1]["elicit"],
+                         "bare": drive(bare_port, "/v1/slates-logged", slates, 4)})
             for n in (10, 50, 200, 500):
                 bodies = as_bodies([request_body(rng, n=n) for _ in range(sweep_requests)])
                 pair(f"slates {n} candidates, 1 client", "/v1/slates", bodies, 1)
