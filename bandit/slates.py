@@ -38,13 +38,15 @@ class ItemTextCache:
 
     Catalogue items come back request after request with the same features; encoding them
     is most of the CPU a slate costs, so each distinct item is encoded once per process.
-    A key is the item's canonical JSON (cheap next to encoding). Bounded: past ``limit``
+    A key is the item's JSON, in the client's key order (cheap next to encoding). Bounded: past ``limit``
     entries the oldest half is dropped (dicts keep insertion order).
 
     >>> cache = ItemTextCache(limit=4)
     >>> key = cache.key("a", None, None, "single", {"x": 1})
     >>> cache.text(key, "a", None, None, "single", {"x": 1}), key in cache
     ('|I id=a kind=single |A x:1', True)
+    >>> cache.key("a", None, None, "single", {"x": 1, "y": 2}) != cache.key("a", None, None, "single", {"y": 2, "x": 1})
+    True
     """
 
     def __init__(self, limit: int = 200_000) -> None:
@@ -88,12 +90,16 @@ ITEM_TEXTS = ItemTextCache()
 
 
 def features_json(features: Mapping[str, Any]) -> str:
-    """Canonical JSON of a feature map (sorted keys): equal maps give equal text.
+    """JSON of a feature map in its own key order.
+
+    Not sorted, on purpose: VW's text keeps the client's order (bandit/features.py), and VW
+    sums in text order, so two orders of the same features are two texts whose predictions
+    may differ in the last bits; a cache keyed on sorted JSON would serve one the other's.
 
     >>> features_json({"b": 1, "a": [2.5]})
-    '{"a":[2.5],"b":1}'
+    '{"b":1,"a":[2.5]}'
     """
-    return json.dumps(features, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(features, separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass(frozen=True)

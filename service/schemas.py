@@ -44,8 +44,8 @@ class CandidateIn(_Strict):
     category: Id | None = None
     creator: Id | None = None
     kind: Literal["single", "repeatable", "durable"] = "single"
-    # The features' canonical JSON, set by check_slate once validated: the item text cache
-    # keys on it (bandit/slates.py), so a candidate's features are serialised once per request.
+    # The features' JSON (bandit/slates.py features_json), set by check_slate once validated:
+    # the item text cache keys on it too, so a candidate's features are serialised once per request.
     _features_json: str | None = PrivateAttr(default=None)
 
 
@@ -168,7 +168,7 @@ class _ValidatedFeatures:
         self.seen: set[tuple[int, str]] = set()
 
     def check(self, features: dict[str, Any], field: str, max_features: int) -> str:
-        """Validate (once per distinct dict); returns the features' canonical JSON."""
+        """Validate (once per distinct dict); returns the features' JSON (features_json)."""
         text = features_json(features)
         key = (max_features, text)
         if key in self.seen:
