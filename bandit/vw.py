@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import pylibvw
 import vowpalwabbit
 
 from bandit.errors import ModelError
@@ -111,3 +112,36 @@ def _write_temp(data: bytes) -> str:
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
     return path
+
+
+def learn_texts(model: VWModel, examples: Iterable[str]) -> int:
+    """Learn multi-line examples given as one text each (lines joined by ``\\n``), in order;
+    returns how many. For the learner's batches, one lock for all of them.
+
+    Same VW calls as :meth:`VWModel.learn_one` — parse, learn, finish — but on pylibvw's
+    examples directly: pyvw wraps every parsed line in a Python ``Example`` object, which
+    was half the time of learning a 50-candidate slot. The model learned is the same,
+    byte for byte (tests/test_learner_fast.py).
+
+    >>> a, b = VWModel("--cb_explore_adf --quiet"), VWModel("--cb_explore_adf --quiet")
+    >>> lines = ["shared |U user=a", "0:-1:0.5 |A item=x", "|A item=y"]
+    >>> a.learn_one(lines); learn_texts(b, ["\\n".join(lines)])
+    1
+    >>> a.to_bytes() == b.to_bytes()
+    True
+    """
+    count = 0
+    with model._lock:
+        workspace = model._vw
+        for text in examples:
+            try:
+                # The clean-up pyvw's ``parse`` does before the same call.
+                parsed = pylibvw.vw._parse(workspace, text.replace("\r", "").strip())
+                try:
+                    pylibvw.vw.learn_multi(workspace, parsed)
+                finally:
+                    pylibvw.vw._finish_example_multi_ex(workspace, parsed)
+            except Exception as exc:
+                raise ModelError(f"Vowpal Wabbit could not learn example {count}: {exc}") from exc
+            count += 1
+    return count

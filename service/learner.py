@@ -26,9 +26,11 @@ from typing import Any, Generic, TypeVar
 
 from bandit.features import encode
 from bandit.slates import SlateModel, slot_text
+from bandit.vw import learn_texts
 from policies.rewards import SlateReward
 from service.clock import Clock
 from service.models import ModelRegistry
+from service.slate_examples import SlateExamples
 from service.slates import candidates_of
 from service.store import Store
 
@@ -64,7 +66,10 @@ def slate_rewards(decision: Mapping[str, Any], outcome_docs: list[Mapping[str, A
 
 
 def learn_slate_decision(model: SlateModel, decision: Mapping[str, Any], rewards: list[float]) -> int:
-    """One single-slot CCB example per served slot, over the candidates allowed there."""
+    """One single-slot CCB example per served slot, over the candidates allowed there.
+
+    The reference path, one ``learn_slot`` per slot; the learner itself learns the same
+    examples, built with caches, through :class:`service.slate_examples.SlateExamples`."""
     by_id = {candidate.id: candidate for candidate in candidates_of(decision)}
     context_text = encode(decision["context"], "U")
     for choice, slot_reward in zip(decision["chosen"], rewards):
@@ -167,13 +172,15 @@ class SlateLearner(KindLearner[SlateModel]):
     def __init__(self, store: Store, registry: ModelRegistry[SlateModel], config: Mapping[str, Any], clock: Clock) -> None:
         super().__init__(store, registry, config, clock)
         self.reward = SlateReward(dict(config["SLATE_REWARDS"]))
+        self.examples = SlateExamples()
 
     def rewards(self, due: list[dict[str, Any]]) -> dict[str, Any]:
         outcomes = self.store.outcomes_for([decision["_id"] for decision in due])
         return {decision["_id"]: slate_rewards(decision, outcomes[decision["_id"]], self.reward) for decision in due}
 
     def learn(self, model: SlateModel, decision: Mapping[str, Any], reward: Any) -> int:
-        return learn_slate_decision(model, decision, reward)
+        """All served slots in one call into VW, the texts from the learner's caches."""
+        return learn_texts(model.vw, self.examples.texts(decision, reward))
 
 
 class Learner:
