@@ -17,8 +17,14 @@ from typing import Any
 
 from pymongo import UpdateOne
 from pymongo.collection import Collection
+from pymongo.results import BulkWriteResult, UpdateResult
 
 from service.store.mapping import _mapped
+
+
+def _modified(result: UpdateResult | BulkWriteResult) -> int:
+    """Documents a write modified; 0 when unacknowledged (``w=0``): the read-back decides."""
+    return result.modified_count if result.acknowledged else 0
 
 
 class LearningOps:
@@ -31,25 +37,32 @@ class LearningOps:
         ids this call won, in ``rewards``' order.
 
         Every update is conditional on ``learn_version: None``, so of two concurrent
-        claimers exactly one wins a decision; the read-back by ``token`` says which (write
-        results only count, they do not name). Decisions that share a reward (most: a slate
-        nobody touched) are claimed by one ``update_many`` per reward, the rest in one bulk
-        write: a handful of round trips per batch, and on nx-27017 an ``update_many`` costs
-        half of the same updates in a bulk write."""
+        claimers exactly one wins a decision; when the writes modified fewer documents than
+        asked, the read-back by ``token`` says which (write results only count, they do not
+        name). Decisions that share a reward (most: a slate nobody touched) are claimed by
+        one ``update_many`` per reward, the rest in one bulk write: a handful of round trips
+        per batch, and on nx-27017 an ``update_many`` costs half of the same updates in a
+        bulk write."""
         if not rewards:
             return []
         groups: dict[str, list[str]] = defaultdict(list)
         for event_id, reward in rewards.items():
             groups[json.dumps(reward)].append(event_id)
         singles: list[UpdateOne] = []
+        modified = 0
         for ids in groups.values():
             claim = {"$set": {"learn_version": version, "reward": rewards[ids[0]], "learned_at": now_ms, "claim": token}}
             if len(ids) > 1:
-                self.decisions.update_many({"_id": {"$in": ids}, "learn_version": None}, claim)
+                modified += _modified(self.decisions.update_many({"_id": {"$in": ids}, "learn_version": None}, claim))
             else:
                 singles.append(UpdateOne({"_id": ids[0], "learn_version": None}, claim))
         if singles:
-            self.decisions.bulk_write(singles, ordered=False)
+            modified += _modified(self.decisions.bulk_write(singles, ordered=False))
+        if modified == len(rewards):
+            # Every claimed id was modified, and only an unclaimed decision can be (the new
+            # token always changes it): all won, no read-back. The usual case, and the
+            # read-back cost as much per decision as learning it on nx-27017.
+            return list(rewards)
         won = {doc["_id"] for doc in self.decisions.find({"claim": token, "_id": {"$in": list(rewards)}}, {"_id": 1})}
         return [event_id for event_id in rewards if event_id in won]
 
