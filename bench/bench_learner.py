@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from seed_log import bench_runtime, clone, insert_clones, real_decisions  # noqa: E402
 from bandit.slates import SlateModel, slot_example  # noqa: E402
+from bandit.vw import learn_texts  # noqa: E402
 from policies.rewards import SlateReward  # noqa: E402
 from service.learner import learn_slate_decision, slate_rewards  # noqa: E402
 
@@ -34,6 +37,22 @@ class Recorder:
     def learn_slot(self, context_text: str, action_texts: Any, slot_features_text: str, chosen: int, cost: float,
                    probability: float) -> None:
         self.examples.append(slot_example(context_text, action_texts, slot_features_text, f"{chosen}:{cost!r}:{probability!r}"))
+
+
+PHASES = {"store": ("release_unpublished", "due_decisions", "outcomes_for", "claim_batch", "save_model",
+                    "latest_model_meta", "load_model"), "learner": ("learn",)}
+
+
+def timed(target: Any, names: tuple[str, ...], spent: dict[str, float]) -> None:
+    """Wrap ``target``'s methods ``names`` (on the instance) so their wall time adds up in ``spent``."""
+    for name in names:
+        def wrapper(*args: Any, _inner: Callable[..., Any] = getattr(target, name), _name: str = name, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return _inner(*args, **kwargs)
+            finally:
+                spent[_name] += time.perf_counter() - started
+        setattr(target, name, wrapper)
 
 
 def run(decisions: int) -> dict[str, float]:
@@ -50,18 +69,30 @@ def run(decisions: int) -> dict[str, float]:
         for decision in due:
             learn_slate_decision(recorder, decision, slate_rewards(decision, outcomes[decision["_id"]], reward))  # type: ignore[arg-type]
 
+        spent: dict[str, float] = defaultdict(float)
+        timed(runtime.store, PHASES["store"], spent)
+        timed(runtime.learner.kinds["slate"], PHASES["learner"], spent)
         started = time.perf_counter()
         result = runtime.learner.run_once()
         elicit_s = time.perf_counter() - started
         assert result.learned == decisions, result
 
-    model = SlateModel.new(epsilon=float(runtime.config["EPSILON"]), args=str(runtime.config["SLATE_VW_ARGS"]))
+    def fresh() -> SlateModel:
+        return SlateModel.new(epsilon=float(runtime.config["EPSILON"]), args=str(runtime.config["SLATE_VW_ARGS"]))
+
+    model = fresh()
     started = time.perf_counter()
     model.vw.learn_many(recorder.examples)
     raw_s = time.perf_counter() - started
+    texts = ["\n".join(lines) for lines in recorder.examples]
+    model = fresh()
+    started = time.perf_counter()
+    learn_texts(model.vw, texts)
+    direct_s = time.perf_counter() - started
     examples = len(recorder.examples)
     return {"decisions": decisions, "examples": examples, "elicit_per_s": examples / elicit_s, "raw_per_s": examples / raw_s,
-            "elicit_s": elicit_s, "raw_s": raw_s}
+            "direct_per_s": examples / direct_s, "elicit_s": elicit_s, "raw_s": raw_s, "direct_s": direct_s,
+            **{f"phase_{name}": seconds for name, seconds in spent.items()}}
 
 
 def print_result(row: dict[str, float]) -> None:
@@ -69,6 +100,13 @@ def print_result(row: dict[str, float]) -> None:
     print(f"  elicit learner pass   {row['elicit_per_s']:8.0f} examples/s  ({row['elicit_s']:.1f} s)")
     print(f"  raw VW learn          {row['raw_per_s']:8.0f} examples/s  ({row['raw_s']:.1f} s)")
     print(f"  ratio                 {row['elicit_per_s'] / row['raw_per_s']:8.2f}")
+    print(f"  raw VW, pylibvw direct{row['direct_per_s']:8.0f} examples/s  ({row['direct_s']:.1f} s; ratio to it "
+          f"{row['elicit_per_s'] / row['direct_per_s']:.2f})")
+    phases = {name[len("phase_"):]: seconds for name, seconds in row.items() if name.startswith("phase_")}
+    if phases:
+        other = row["elicit_s"] - sum(phases.values())
+        print("  pass wall time: " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in phases.items())
+              + f", other {other:.2f} s")
 
 
 def main() -> None:
