@@ -53,8 +53,13 @@ class ItemTextCache:
         self._lock = threading.Lock()
 
     @staticmethod
-    def key(item_id: str, category: str | None, creator: str | None, kind: str, features: Mapping[str, Any]) -> str:
-        return json.dumps([item_id, category, creator, kind, features], separators=(",", ":"), ensure_ascii=False)
+    def key(
+        item_id: str, category: str | None, creator: str | None, kind: str, features: Mapping[str, Any],
+        known_json: str | None = None,
+    ) -> str:
+        """``known_json``: :func:`features_json` of ``features``, when the caller has it."""
+        head = json.dumps([item_id, category, creator, kind], separators=(",", ":"), ensure_ascii=False)
+        return head + (known_json if known_json is not None else features_json(features))
 
     def __contains__(self, key: str) -> bool:
         return key in self._texts
@@ -82,6 +87,15 @@ class ItemTextCache:
 ITEM_TEXTS = ItemTextCache()
 
 
+def features_json(features: Mapping[str, Any]) -> str:
+    """Canonical JSON of a feature map (sorted keys): equal maps give equal text.
+
+    >>> features_json({"b": 1, "a": [2.5]})
+    '{"a":[2.5],"b":1}'
+    """
+    return json.dumps(features, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 @dataclass(frozen=True)
 class Candidate:
     """One item a slate may hold, with the text VW sees for it encoded once."""
@@ -92,10 +106,11 @@ class Candidate:
     creator: str | None = None
     kind: str = "single"
     satiation: Mapping[str, Any] = field(default_factory=dict)  # per-user, computed by elicit
+    features_json: str | None = field(default=None, compare=False, repr=False)  # if known: saves a dump
 
     @cached_property
     def item_key(self) -> str:
-        return ITEM_TEXTS.key(self.id, self.category, self.creator, self.kind, self.features)
+        return ITEM_TEXTS.key(self.id, self.category, self.creator, self.kind, self.features, self.features_json)
 
     @cached_property
     def vw_text(self) -> str:

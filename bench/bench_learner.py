@@ -23,7 +23,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from seed_log import bench_runtime, clone, insert_clones, real_decisions  # noqa: E402
 from bandit.slates import SlateModel, slot_example  # noqa: E402
-from bandit.vw import learn_texts  # noqa: E402
 from policies.rewards import SlateReward  # noqa: E402
 from service.learner import learn_slate_decision, slate_rewards  # noqa: E402
 
@@ -77,22 +76,13 @@ def run(decisions: int) -> dict[str, float]:
         elicit_s = time.perf_counter() - started
         assert result.learned == decisions, result
 
-    def fresh() -> SlateModel:
-        return SlateModel.new(epsilon=float(runtime.config["EPSILON"]), args=str(runtime.config["SLATE_VW_ARGS"]))
-
-    model = fresh()
+    model = SlateModel.new(epsilon=float(runtime.config["EPSILON"]), args=str(runtime.config["SLATE_VW_ARGS"]))
     started = time.perf_counter()
     model.vw.learn_many(recorder.examples)
     raw_s = time.perf_counter() - started
-    texts = ["\n".join(lines) for lines in recorder.examples]
-    model = fresh()
-    started = time.perf_counter()
-    learn_texts(model.vw, texts)
-    direct_s = time.perf_counter() - started
     examples = len(recorder.examples)
     return {"decisions": decisions, "examples": examples, "elicit_per_s": examples / elicit_s, "raw_per_s": examples / raw_s,
-            "direct_per_s": examples / direct_s, "elicit_s": elicit_s, "raw_s": raw_s, "direct_s": direct_s,
-            **{f"phase_{name}": seconds for name, seconds in spent.items()}}
+            "elicit_s": elicit_s, "raw_s": raw_s, **{f"phase_{name}": seconds for name, seconds in spent.items()}}
 
 
 def print_result(row: dict[str, float]) -> None:
@@ -100,8 +90,6 @@ def print_result(row: dict[str, float]) -> None:
     print(f"  elicit learner pass   {row['elicit_per_s']:8.0f} examples/s  ({row['elicit_s']:.1f} s)")
     print(f"  raw VW learn          {row['raw_per_s']:8.0f} examples/s  ({row['raw_s']:.1f} s)")
     print(f"  ratio                 {row['elicit_per_s'] / row['raw_per_s']:8.2f}")
-    print(f"  raw VW, pylibvw direct{row['direct_per_s']:8.0f} examples/s  ({row['direct_s']:.1f} s; ratio to it "
-          f"{row['elicit_per_s'] / row['direct_per_s']:.2f})")
     phases = {name[len("phase_"):]: seconds for name, seconds in row.items() if name.startswith("phase_")}
     if phases:
         other = row["elicit_s"] - sum(phases.values())

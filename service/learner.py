@@ -26,7 +26,6 @@ from typing import Any, Generic, TypeVar
 
 from bandit.features import encode
 from bandit.slates import SlateModel, slot_text
-from bandit.vw import learn_texts
 from policies.rewards import SlateReward
 from service.clock import Clock
 from service.models import ModelRegistry
@@ -179,8 +178,8 @@ class SlateLearner(KindLearner[SlateModel]):
         return {decision["_id"]: slate_rewards(decision, outcomes[decision["_id"]], self.reward) for decision in due}
 
     def learn(self, model: SlateModel, decision: Mapping[str, Any], reward: Any) -> int:
-        """All served slots in one call into VW, the texts from the learner's caches."""
-        return learn_texts(model.vw, self.examples.texts(decision, reward))
+        """All served slots under one VW lock, the text from the learner's caches."""
+        return model.vw.learn_many(self.examples.examples(decision, reward))
 
 
 class Learner:

@@ -35,7 +35,7 @@ from service.identity import user_key
 from service.models import ModelRegistry
 from service.prompt_state import Change, both, derive_context, feedback_given, item_facts, prompt_answered, prompt_shown
 from service.schemas import FeedbackIn, PromptRequest, PromptResponseIn, check_prompt, parse_model
-from service.slates import fingerprint
+from service.idempotency import replayed, request_digest
 from service.store import Store
 
 log = logging.getLogger("elicit")
@@ -83,8 +83,9 @@ class PromptService:
         """Returns ``(response body, created)``; ``created`` is False for a replayed event id."""
         request = parse_model(PromptRequest, payload)
         check_prompt(request, max_features=int(self.config["MAX_FEATURES"]))
-        request_hash = fingerprint(payload)
+        request_hash = None
         if request.event_id is not None:
+            request_hash = request_digest(str(self.config["SECRET"]), payload)
             existing = self.log.get_decision(request.event_id)
             if existing is not None:
                 return self._replay(existing, request_hash), False
@@ -129,7 +130,7 @@ class PromptService:
             "learn_version": None,
             "learned_at": None,
             "reward": None,
-            "request_sha256": request_hash,
+            "request_digest": request_hash,
             **({"degraded": True} if degraded else {}),
         }
         existing, spooled = self.log.insert_decision(decision)
@@ -144,9 +145,8 @@ class PromptService:
         if decision["ask"]:
             self.store.apply_user_event(decision["user"], f"shown:{decision['_id']}", prompt_shown(decision))
 
-    def _replay(self, existing: Mapping[str, Any], request_hash: str) -> dict[str, Any]:
-        if existing.get("kind") != "prompt" or existing.get("request_sha256") != request_hash:
-            raise Conflict("event_id was already used for a different request", field="event_id")
+    def _replay(self, existing: Mapping[str, Any], request_hash: str | None) -> dict[str, Any]:
+        replayed(existing, "prompt", request_hash)
         self._count_shown(existing)  # completes a request that failed after its decision was logged
         return prompt_response(existing)
 

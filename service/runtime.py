@@ -14,6 +14,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bandit.actions import ActionModel
+from bandit.errors import StoreUnavailable
 from bandit.slates import SlateModel
 from policies.guards import SlateRules
 from service.clock import Clock, SystemClock
@@ -33,6 +34,7 @@ from service.store.keys import KeyDocuments
 from service.store.privacy import PrivacyStore
 from service.store.state import CatalogueStore, SlateHistoryStore, UserStateStore
 from service.slate_state import SlateUserState
+from service.state_writer import StateWriter
 
 log = logging.getLogger("elicit")
 
@@ -78,8 +80,10 @@ class Runtime:
         self.catalogue = CatalogueStore(self.store.db)
         self.items = Catalogue(self.catalogue, config, self.clock)
         self.history = SlateHistoryStore(self.store.db)
+        user_store = UserStateStore(self.store.db)
+        self.state_writer = StateWriter(user_store.set_fields_many, on_error=self._state_write_failed)
         self.user_state = SlateUserState(
-            UserStateStore(self.store.db), self.catalogue, slate_rules(config), float(config["SATIATION_HALF_LIFE_DAYS"])
+            user_store, self.catalogue, slate_rules(config), float(config["SATIATION_HALF_LIFE_DAYS"]), self.state_writer
         )
         self.slates = SlateDecider(self.store, self.slate_models, config, self.clock, self.items, self.user_state, self.log)
         prompt_args = str(config["PROMPT_VW_ARGS"])
@@ -139,12 +143,17 @@ class Runtime:
         except Exception:
             log.exception("model refresh failed; serving the current version")
 
+    def _state_write_failed(self, exc: Exception) -> None:
+        if isinstance(exc, StoreUnavailable):
+            self.log.mark_down(exc)
+
     def close(self) -> None:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)
             self.scheduler = None
         if self.leased_learner.leading:
             self.leased_learner.release_quietly()
+        self.state_writer.close(float(self.config["SHUTDOWN_FLUSH_S"]))
         self.log.close(float(self.config["SHUTDOWN_FLUSH_S"]))  # graceful shutdown ships the spool
         self.store.close()
         if self.embedded is not None:

@@ -12,8 +12,9 @@ import json
 import math
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
+from bandit.slates import features_json
 from bandit.errors import InvalidInput, MalformedRequest
 from bandit.features import validate as validate_features
 from policies.rewards import ANSWER_VALUES, OUTCOME_TYPES, PROMPT_RESPONSES
@@ -42,6 +43,9 @@ class CandidateIn(_Strict):
     category: Id | None = None
     creator: Id | None = None
     kind: Literal["single", "repeatable", "durable"] = "single"
+    # The features' canonical JSON, set by check_slate once validated: the item text cache
+    # keys on it (bandit/slates.py), so a candidate's features are serialised once per request.
+    _features_json: str | None = PrivateAttr(default=None)
 
 
 class SlotIn(_Strict):
@@ -147,14 +151,17 @@ class _ValidatedFeatures:
         self.limit = limit
         self.seen: set[tuple[int, str]] = set()
 
-    def check(self, features: dict[str, Any], field: str, max_features: int) -> None:
-        key = (max_features, json.dumps(features, separators=(",", ":"), ensure_ascii=False))
+    def check(self, features: dict[str, Any], field: str, max_features: int) -> str:
+        """Validate (once per distinct dict); returns the features' canonical JSON."""
+        text = features_json(features)
+        key = (max_features, text)
         if key in self.seen:
-            return
+            return text
         validate_features(features, field=field, max_features=max_features)
         if len(self.seen) >= self.limit:
             self.seen.clear()
         self.seen.add(key)
+        return text
 
 
 _validate_item_features = _ValidatedFeatures().check
@@ -171,7 +178,7 @@ def check_slate(request: SlateRequest, *, max_candidates: int, max_features: int
             raise InvalidInput(f"duplicate candidate id {candidate.id!r}", field=f"candidates[{index}].id")
         seen.add(candidate.id)
         if candidate.features:
-            _validate_item_features(candidate.features, f"candidates[{index}].features", max_features)
+            candidate._features_json = _validate_item_features(candidate.features, f"candidates[{index}].features", max_features)
     if isinstance(request.slots, int):
         slots = [SlotIn(id=str(position), features={}) for position in range(request.slots)]
     else:

@@ -9,8 +9,9 @@ of the learner's Python time. Here every such part is encoded once per learner a
 again by a cheap content key.
 
 The keys are ``marshal`` (format 2) bytes of the value: C-fast, and faithful to both
-content and type — ``True``, ``1`` and ``1.0`` are different keys, as they are different
-VW text — while format 2 has no back-references, so equal values give equal bytes.
+content, key order and type — ``True``, ``1`` and ``"1"`` compare or print alike yet are
+different VW text, and are different keys — while format 2 has no back-references, so
+equal values give equal bytes.
 A value marshal cannot write (not a plain JSON-like type) is encoded without caching.
 """
 
@@ -64,7 +65,8 @@ class SlateExamples:
     ...     "slots": [{"id": "0", "features": {}}],
     ...     "chosen": [{"slot": 0, "item_id": "b", "allowed": ["a", "b"], "probability": 0.5}],
     ... }
-    >>> print(SlateExamples().texts(decision, [1.0])[0])
+    >>> for line in SlateExamples().examples(decision, [1.0])[0]:
+    ...     print(line)
     ccb shared |U device=tv
     ccb action |I id=a kind=single |A x:1 |X exp_cat:0.5
     ccb action |I id=b kind=single category=c1
@@ -77,8 +79,8 @@ class SlateExamples:
         self._slots = TextMemo(limit)
         self._contexts = TextMemo(limit)
 
-    def texts(self, decision: Mapping[str, Any], rewards: Sequence[float]) -> list[str]:
-        """One example text (lines joined by ``\\n``) per served slot with its reward."""
+    def examples(self, decision: Mapping[str, Any], rewards: Sequence[float]) -> list[list[str]]:
+        """One example (its lines) per served slot, labelled with the slot's reward."""
         by_id = {candidate["id"]: candidate for candidate in decision["candidates"]}
         action_texts: dict[str, str] = {}
         context = decision["context"]
@@ -97,7 +99,7 @@ class SlateExamples:
             slot_features = self._slots.get((features, position), lambda: slot_text(features, position))
             # The label exactly as SlateModel.learn_slot writes it.
             label = f"{allowed.index(choice['item_id'])}:{-slot_reward!r}:{choice['probability']!r}"
-            examples.append("\n".join(slot_example(context_text, actions, slot_features, label)))
+            examples.append(slot_example(context_text, actions, slot_features, label))
         return examples
 
     def _candidate_text(self, candidate: Mapping[str, Any]) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 
 from bandit.slates import Candidate
 from policies.guards import SlateRules, UserView
+from service.state_writer import StateWriter
 from service.store.state import CatalogueStore, UserStateStore, field_key, unfield_key
 
 HOUR_MS = 3_600_000
@@ -40,16 +41,28 @@ class SlateUserState:
     """Reads a :class:`UserView` for a slate request and records what was served and consumed."""
 
     def __init__(
-        self, users: UserStateStore, catalogue: CatalogueStore, rules: SlateRules, half_life_days: float
+        self,
+        users: UserStateStore,
+        catalogue: CatalogueStore,
+        rules: SlateRules,
+        half_life_days: float,
+        writer: StateWriter | None = None,
     ) -> None:
         self.users = users
         self.catalogue = catalogue
         self.rules = rules
         self.half_life_ms = half_life_days * DAY_MS
+        # Exposure updates go through it, off the response path (service/state_writer.py).
+        self.writer = writer
+
+    def state_of(self, user: str) -> dict[str, Any]:
+        """The user's stored slate state, with this process's unwritten exposure updates."""
+        state = self.users.get(user)
+        return state if self.writer is None else self.writer.overlay(user, state)
 
     def view(self, user: str, now_ms: int, candidates: Sequence[Candidate]) -> tuple[UserView, dict[str, Any]]:
         """The user's view for the rules, with satiation features per candidate, and the raw state."""
-        state = self.users.get(user)
+        state = self.state_of(user)
         feedback = self.users.feedback_of(user, ["down", "double_up"])
         thumbs_down = frozenset(doc["item_id"] for doc in feedback if doc["value"] == "down")
         lift_since = now_ms - self.rules.lift_days * DAY_MS
@@ -121,7 +134,10 @@ class SlateUserState:
             **self._bumped(state, "exp_creator", [c.creator for c in served if c.creator is not None], now_ms),
             **{f"seen_creator.{field_key(c.creator)}": now_ms for c in served if c.creator is not None},
         }
-        self.users.set_fields(user, fields)
+        if self.writer is None:
+            self.users.set_fields(user, fields)
+        else:
+            self.writer.put(user, fields)
 
     def record_outcomes(
         self, user: str, now_ms: int, decision: Mapping[str, Any], outcomes: Iterable[Mapping[str, Any]]
@@ -132,7 +148,7 @@ class SlateUserState:
         consumed = [items[o["item_id"]] for o in outcomes if o["type"] in CONSUMING and o["item_id"] in items]
         if not consumed:
             return
-        state = self.users.get(user)
+        state = self.state_of(user)
         fields: dict[str, Any] = {
             **self._bumped(state, "cons_cat", [c["category"] for c in consumed if c.get("category")], now_ms),
             **self._bumped(state, "cons_creator", [c["creator"] for c in consumed if c.get("creator")], now_ms),

@@ -10,8 +10,6 @@ gets a 503 and nothing was served, so nothing acknowledged is ever lost.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import threading
 import uuid
@@ -21,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from bandit.errors import Conflict, NotFound, StoreUnavailable
+from bandit.errors import NotFound, StoreUnavailable
 from bandit.slates import Candidate, SlateModel
 from policies.guards import CapState, apply_exclusions, cap_state, capped_at_end
 from policies.sampling import MIN_SHARE
@@ -29,6 +27,7 @@ from policies.slates import Eligibility, LearnedSlatePolicy, both, excluding, fi
 from service.clock import Clock
 from service.durable import DurableLog
 from service.identity import user_key
+from service.idempotency import replayed, request_digest
 from service.models import ModelRegistry
 from service.schemas import CandidateIn, OutcomesRequest, SlateRequest, check_outcomes, check_slate, parse_model
 from service.store import Store
@@ -36,10 +35,6 @@ from service.items import Catalogue
 from service.slate_state import SlateUserState
 
 log = logging.getLogger("elicit")
-
-
-def fingerprint(payload: Mapping[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def candidates_of(decision: Mapping[str, Any]) -> list[Candidate]:
@@ -128,8 +123,11 @@ class SlateDecider:
         if exclusions is not None and len(exclusions) != len(slots):
             raise ValueError("one exclusion list per slot is required")  # a caller's bug, not bad input
         plain = exclusions is None and origin is None
-        request_hash = fingerprint(payload if plain else {"request": payload, "excluded": exclusions, "origin": origin})
+        request_hash = None
         if request.event_id is not None:
+            request_hash = request_digest(
+                str(self.config["SECRET"]), payload if plain else {"request": payload, "excluded": exclusions, "origin": origin}
+            )
             existing = self.log.get_decision(request.event_id)
             if existing is not None:
                 return self._replay(existing, request_hash), False
@@ -192,7 +190,7 @@ class SlateDecider:
             "learn_version": None,
             "learned_at": None,
             "reward": None,
-            "request_sha256": request_hash,
+            "request_digest": request_hash,
             **({} if origin is None else {"origin": dict(origin)}),
             # decided without the store: on an empty user state (and cached catalogue only)
             **({"degraded": True} if blind_catalogue or blind_user else {}),
@@ -208,7 +206,7 @@ class SlateDecider:
         """Satiation bookkeeping after the decision is durable: its failure must not turn an
         acknowledged decision into an error (a missed exposure count decays away anyway)."""
         try:
-            self.users.record_served(user, now, served, state if state is not None else self.users.users.get(user))
+            self.users.record_served(user, now, served, state if state is not None else self.users.state_of(user))
         except StoreUnavailable as exc:
             self.log.mark_down(exc)
             log.warning("user state not updated for decision at %d: store unreachable", now)
@@ -217,7 +215,7 @@ class SlateDecider:
         """A spooled slate decision reached the store: apply what its request skipped."""
         chosen = {c["item_id"] for c in decision["chosen"]}
         served = [c for c in candidates_of(decision) if c.id in chosen]
-        self.users.record_served(decision["user"], int(decision["t"]), served, self.users.users.get(decision["user"]))
+        self.users.record_served(decision["user"], int(decision["t"]), served, self.users.state_of(decision["user"]))
 
     def after_spooled_outcome(self, outcome: dict[str, Any]) -> None:
         decision = self.store.get_decision(outcome["event_id"])
@@ -239,14 +237,13 @@ class SlateDecider:
                     c.category if "category" in given else item.get("category"),
                     c.creator if "creator" in given else item.get("creator"),
                     c.kind if "kind" in given else (item.get("kind") or "single"),
+                    features_json=c._features_json if "features" in given else None,
                 )
             )
         return resolved
 
-    def _replay(self, existing: dict[str, Any], request_hash: str) -> dict[str, Any]:
-        if existing.get("kind") != "slate" or existing.get("request_sha256") != request_hash:
-            raise Conflict("event_id was already used for a different request", field="event_id")
-        return existing
+    def _replay(self, existing: dict[str, Any], request_hash: str | None) -> dict[str, Any]:
+        return dict(replayed(existing, "slate", request_hash))
 
     def record_outcomes(self, event_id: str, payload: Any) -> dict[str, Any]:
         """Outcomes of a slate. While the store is down and the decision is not in this

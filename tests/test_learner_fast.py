@@ -1,10 +1,10 @@
 """The learner's fast path learns exactly what the per-slot reference path learns.
 
-The learner builds example text with caches (service/slate_examples.py) and feeds VW
-through pylibvw directly (bandit/vw.py ``learn_texts``); the reference is
-``learn_slate_decision`` through ``SlateModel.learn_slot``. Same text, and the same VW
-calls on it in the same order, make VW's arithmetic the same: so the tolerance is zero —
-the saved models are compared byte for byte and the predictions with ``array_equal``.
+The learner builds example text with caches (service/slate_examples.py) and learns a
+decision's slots in one ``VWModel.learn_many``; the reference is ``learn_slate_decision``
+through ``SlateModel.learn_slot``, one slot at a time. Same text, and the same VW calls
+on it in the same order, make VW's arithmetic the same: so the tolerance is zero — the
+saved models are compared byte for byte and the predictions with ``array_equal``.
 """
 
 from __future__ import annotations
@@ -16,28 +16,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bandit.slates import Candidate, SlateModel, slot_example, slot_text
-from bandit.vw import learn_texts
 from service.learner import learn_slate_decision
 from service.slate_examples import SlateExamples
 from tests.helpers import candidates
 
 
-class Recorder:
-    """Stands in for a SlateModel: the example text the reference path would learn."""
+def reference_texts(decision: dict[str, Any], rewards: list[float]) -> list[list[str]]:
+    """The lines the reference path would learn, recorded by a stand-in SlateModel."""
+    recorded: list[list[str]] = []
 
-    def __init__(self) -> None:
-        self.texts: list[str] = []
+    class Recorder:
+        def learn_slot(self, context: str, actions: Any, slot: str, chosen: int, cost: float, probability: float) -> None:
+            recorded.append(slot_example(context, actions, slot, f"{chosen}:{cost!r}:{probability!r}"))
 
-    def learn_slot(self, context_text: str, action_texts: Any, slot_features_text: str, chosen: int, cost: float,
-                   probability: float) -> None:
-        label = f"{chosen}:{cost!r}:{probability!r}"
-        self.texts.append("\n".join(slot_example(context_text, action_texts, slot_features_text, label)))
-
-
-def reference_texts(decision: dict[str, Any], rewards: list[float]) -> list[str]:
-    recorder = Recorder()
-    learn_slate_decision(recorder, decision, rewards)  # type: ignore[arg-type]
-    return recorder.texts
+    learn_slate_decision(Recorder(), decision, rewards)  # type: ignore[arg-type]
+    return recorded
 
 
 def decision_of(items: list[dict[str, Any]], served: list[tuple[str, list[str]]], **extra: Any) -> dict[str, Any]:
@@ -62,13 +55,13 @@ def test_cached_text_follows_the_content_not_the_id() -> None:
                  {"id": "b", "category": "c", "kind": None, "features": None}]
         decision = decision_of(items, [("a", ["a", "b"]), ("b", ["b"])],
                                slots=[{"id": "0", "features": {"pos": "top"}}, {"id": "1"}])
-        texts = examples.texts(decision, [1.0, 0.0])
+        texts = examples.examples(decision, [1.0, 0.0])
         assert texts == reference_texts(decision, [1.0, 0.0])
-        seen.add(texts[0])
+        seen.add("\n".join(texts[0]))
     assert len(seen) == 5  # 1 and 1.0 are one VW value, {"x": 1} comes twice
     for satiation in ({"exp_cat": 1.0, "exhausted": True}, {"exp_cat": True, "exhausted": 1.0}, {}):
         decision = decision_of([{"id": "a", "features": {}, "satiation": satiation}], [("a", ["a"])])
-        assert examples.texts(decision, [0.5]) == reference_texts(decision, [0.5])
+        assert examples.examples(decision, [0.5]) == reference_texts(decision, [0.5])
 
 
 feature_values = st.one_of(
@@ -91,7 +84,7 @@ def test_texts_equal_the_reference_path(decisions: list[list[dict[str, Any]]], d
         context = data.draw(st.dictionaries(st.sampled_from(["device", "hour"]), feature_values, max_size=2))
         decision = decision_of(items, served, context=context)
         rewards = data.draw(st.lists(st.sampled_from([0.0, 1.0, -1.0, 0.3]), min_size=2, max_size=2))
-        assert examples.texts(decision, rewards) == reference_texts(decision, rewards)
+        assert examples.examples(decision, rewards) == reference_texts(decision, rewards)
 
 
 def served_decisions(client: Any, runtime: Any, clock: Any, count: int) -> None:
@@ -133,14 +126,3 @@ def test_learner_publishes_the_model_of_the_reference_path(client: Any, runtime:
         for slot in range(3):
             assert np.array_equal(published.slot_pmf(context, actions, slot_text({}, slot)),
                                   expected.slot_pmf(context, actions, slot_text({}, slot)))
-
-
-def test_learn_texts_is_learn_one_byte_for_byte() -> None:
-    decision = decision_of([{"id": "a", "features": {"x": 0.5}}, {"id": "b", "features": {"y": "q"}}],
-                           [("a", ["a", "b"]), ("b", ["b"])])
-    one, fast = SlateModel.new(), SlateModel.new()
-    for _ in range(3):
-        learn_slate_decision(one, decision, [1.0, -0.5])
-        assert learn_texts(fast.vw, SlateExamples().texts(decision, [1.0, -0.5])) == 2
-    assert one.to_bytes() == fast.to_bytes()
-    assert one.to_bytes() != SlateModel.new().to_bytes()  # it did learn something

@@ -4,10 +4,14 @@ shows up here as a failing test, not as a subtle bug in the learner."""
 
 from __future__ import annotations
 
+import json
+
 import uuid
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bandit.errors import StoreError, StoreUnavailable
 from service.store import Store, free_port
@@ -259,9 +263,14 @@ def test_slate_decisions_are_stored_compact_and_read_back_whole(store: Store, mo
                        {"slot": 1, "item_id": "z", "probability": 1.0, "allowed": ["z"], "distribution": [1.0]}]}
     assert store.insert_decision(dict(full)) is None
     raw = store.decisions.find_one({"_id": "s1"})
-    assert [c["item"] for c in raw["candidates"]][0] == raw["candidates"][2]["item"] != raw["candidates"][1]["item"]
-    assert "features" not in raw["candidates"][0] and raw["candidates"][0]["satiation"] == {"exp_cat": 0.5}
-    assert raw["chosen"][0]["allowed_at"] == [0, 1, 2] and "allowed" not in raw["chosen"][0]
+    # Queryable parts stay native; the bulky ones are one JSON string (service/store/compact.py).
+    assert "candidates" not in raw and raw["chosen"][0] == {"slot": 0, "item_id": "y", "probability": 0.5}
+    assert store.decisions.find_one({"chosen.item_id": "z"}, {"_id": 1}) == {"_id": "s1"}
+    packed = json.loads(raw["packed"])
+    refs = packed["candidates"]
+    assert refs[0]["item"] == refs[2]["item"] != refs[1]["item"]
+    assert "features" not in refs[0] and refs[0]["satiation"] == {"exp_cat": 0.5}
+    assert packed["allowed_at"] == [[0, 1, 2], [2]] and packed["distribution"] == [[0.25, 0.5, 0.25], [1.0]]
     assert store.db["logged_items"].count_documents({}) == 2  # x and z share a body
     assert store.get_decision("s1") == full
     # Another process (its own Store, cold caches) logs the same bodies and reads them back.
@@ -279,3 +288,22 @@ def test_slate_decisions_are_stored_compact_and_read_back_whole(store: Store, mo
     # Documents logged before compaction pass through unchanged.
     store.decisions.insert_one({**full, "_id": "old"})
     assert store.get_decision("old") == {**full, "_id": "old"}
+
+
+# One store for all examples is right here: each example logs under its own event id.
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.floats(min_value=5e-324, max_value=1.0), min_size=1, max_size=8))
+def test_packed_propensities_read_back_bit_for_bit(store: Store, probabilities: list[float]) -> None:
+    """Propensities are sacred: whatever float64 was logged is what every reader gets."""
+    candidates = [{"id": f"i{k}", "features": {}, "category": None, "creator": None, "kind": "single",
+                   "satiation": {"exp_cat": p}} for k, p in enumerate(probabilities)]
+    event_id = uuid.uuid4().hex
+    doc = {**decision(event_id, 5, 10), "candidates": candidates,
+           "chosen": [{"slot": 0, "item_id": "i0", "probability": probabilities[0],
+                       "allowed": [c["id"] for c in candidates], "distribution": probabilities}]}
+    assert store.insert_decision(dict(doc)) is None
+    back = store.get_decision(event_id)
+    assert back is not None
+    assert [p.hex() for p in back["chosen"][0]["distribution"]] == [p.hex() for p in probabilities]
+    assert back["chosen"][0]["probability"].hex() == probabilities[0].hex()
+    assert [c["satiation"]["exp_cat"].hex() for c in back["candidates"]] == [p.hex() for p in probabilities]

@@ -53,3 +53,34 @@ def test_concurrent_predictions_and_learning_do_not_corrupt_the_model() -> None:
         thread.join()
     assert errors == []
     assert len(results) == 800 and all(abs(total - 1.0) < 1e-5 for total in results)
+
+
+@pytest.mark.parametrize("args", ["--ccb_explore_adf -q UA --epsilon 0.1 --quiet", "--cb_explore_adf -q UA --epsilon 0.1 --quiet"])
+def test_raw_calls_learn_and_predict_exactly_as_pyvw_does(args: str) -> None:
+    """VWModel skips pyvw's per-line wrappers (bandit/vw.py ``_run``); the model and the
+    predictions must be bit-for-bit those of ``Workspace.learn``/``predict`` on the same
+    stream, or the logged propensities would not be the policy's."""
+    import random
+
+    from bandit.vw import _as_scores
+
+    rng = random.Random(5)
+    ours, reference = VWModel(args), VWModel(args)  # reference driven through pyvw's own API
+    ccb = args.startswith("--ccb")
+
+    def example(label: bool) -> list[str]:
+        actions = [f"|A x:{rng.random():.6f} id=i{k}" for k in range(rng.randint(2, 6))]
+        chosen, cost, prob = rng.randrange(len(actions)), -float(rng.random() < 0.3), rng.uniform(0.1, 1.0)
+        if ccb:
+            return [f"ccb shared |U u={rng.randrange(4)}", *(f"ccb action {a}" for a in actions),
+                    f"ccb slot {f'{chosen}:{cost}:{prob}' if label else ''} |S p=0"]
+        return [f"shared |U u={rng.randrange(4)}",
+                *((f"{k}:{cost}:{prob} " if label and k == chosen else "") + a for k, a in enumerate(actions))]
+
+    for _ in range(300):
+        lines = example(label=True)
+        ours.learn_one(lines)
+        reference._vw.learn(list(lines))
+    for _ in range(50):
+        lines = example(label=False)
+        assert ours.predict_one(lines) == _as_scores(reference._vw.predict(list(lines)))

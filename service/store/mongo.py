@@ -129,7 +129,7 @@ class Store(LearningOps):
     def recent_slates(self, user: str, since_ms: int, limit: int) -> list[dict[str, Any]]:
         """The user's slate decisions since ``since_ms``, newest first, with what they served.
         Top-level projection only: nx-27017 drops array sub-field projections (docs/store.md)."""
-        projection = {"t": 1, "chosen": 1, "candidates": 1, "activated": 1, "window_end": 1}
+        projection = {"t": 1, "chosen": 1, "candidates": 1, "packed": 1, "activated": 1, "window_end": 1}
         query = {"user": user, "kind": "slate", "t": {"$gte": since_ms}}
         return self.item_log.expand(list(self.decisions.find(query, projection).sort("t", -1).limit(limit)))
 

@@ -12,7 +12,7 @@ import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pymongo import ReplaceOne
+from pymongo import ReplaceOne, UpdateOne
 from pymongo.database import Database
 
 from service.store.compact import ItemLog
@@ -121,6 +121,15 @@ class UserStateStore:
             self.users.update_one({"_id": user}, {"$set": {f"slate.{path}": value for path, value in fields.items()}}, upsert=True)
 
     @_mapped
+    def set_fields_many(self, updates: Mapping[str, Mapping[str, Any]]) -> None:
+        """:meth:`set_fields` for many users in one round trip (service/state_writer.py)."""
+        if updates:
+            self.users.bulk_write([
+                UpdateOne({"_id": user}, {"$set": {f"slate.{path}": value for path, value in fields.items()}}, upsert=True)
+                for user, fields in updates.items()
+            ], ordered=False)
+
+    @_mapped
     def feedback_of(self, user: str, values: Iterable[str], since_ms: int = 0) -> list[dict[str, Any]]:
         query = {"user": user, "value": {"$in": list(values)}, "t": {"$gte": since_ms}}
         return list(self.feedback.find(query).sort("t", 1))
@@ -149,5 +158,5 @@ class SlateHistoryStore:
         """Slate decisions of ``users`` in the window: time, served items and their candidates."""
         query = {"kind": "slate", "user": {"$in": list(users)}, "t": {"$gte": since_ms, "$lt": until_ms}}
         # Whole arrays: nx-27017 drops dotted projections into arrays of documents (docs/store.md).
-        projection = {"user": 1, "t": 1, "chosen": 1, "candidates": 1}
+        projection = {"user": 1, "t": 1, "chosen": 1, "candidates": 1, "packed": 1}
         return self.item_log.expand(list(self.decisions.find(query, projection=projection).sort("t", 1)))
