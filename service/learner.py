@@ -115,6 +115,10 @@ class KindLearner(Generic[M]):
         """Train ``model`` on one decision; returns the number of VW examples."""
         raise NotImplementedError
 
+    def due(self, now_ms: int, limit: int) -> list[dict[str, Any]]:
+        """The oldest ``limit`` decisions due at ``now_ms``, in the form :meth:`learn` takes."""
+        return self.store.due_decisions(self.kind, now_ms, limit)
+
     def _base_model(self) -> tuple[M, int, str | None]:
         """The newest published model (ours in memory if it is that one), its version and
         the claim token it was published with."""
@@ -140,7 +144,7 @@ class KindLearner(Generic[M]):
         now, limit, read = self.clock.now_ms(), int(self.config["LEARN_BATCH"]), 0
         while read < limit:
             chunk = min(CLAIM_CHUNK if read else FIRST_CHUNK, limit - read)
-            due = self.store.due_decisions(self.kind, now, chunk)
+            due = self.due(now, chunk)
             if not due:
                 return
             if not guard():
@@ -199,7 +203,13 @@ class SlateLearner(KindLearner[SlateModel]):
     def __init__(self, store: Store, registry: ModelRegistry[SlateModel], config: Mapping[str, Any], clock: Clock) -> None:
         super().__init__(store, registry, config, clock)
         self.reward = SlateReward(dict(config["SLATE_REWARDS"]))
-        self.examples = SlateExamples()
+        self.examples = SlateExamples(bodies=store.logged_item_bodies)
+
+    def due(self, now_ms: int, limit: int) -> list[dict[str, Any]]:
+        """As stored, unexpanded, with the texts of items new to this learner encoded."""
+        due = self.store.due_compact(self.kind, now_ms, limit)
+        self.examples.prepare(due)
+        return due
 
     def rewards(self, due: list[dict[str, Any]]) -> dict[str, Any]:
         outcomes = self.store.outcomes_for([decision["_id"] for decision in due])

@@ -126,3 +126,27 @@ def test_learner_publishes_the_model_of_the_reference_path(client: Any, runtime:
         for slot in range(3):
             assert np.array_equal(published.slot_pmf(context, actions, slot_text({}, slot)),
                                   expected.slot_pmf(context, actions, slot_text({}, slot)))
+
+
+def test_compact_decisions_give_the_reference_text_with_bodies_read_once(client: Any, runtime: Any, clock: Any) -> None:
+    served_decisions(client, runtime, clock, 12)
+    full = runtime.store.due_decisions("slate", clock.now_ms(), 100)
+    compact = runtime.store.due_compact("slate", clock.now_ms(), 100)
+    assert [d["_id"] for d in full] == [d["_id"] for d in compact] and len(full) == 12
+    assert all("item" in c and "features" not in c for c in compact[0]["candidates"])  # really references
+    reads: list[int] = []
+
+    def bodies(digests: Any) -> Any:
+        reads.append(len(digests))
+        return runtime.store.logged_item_bodies(digests)
+
+    rewards = [0.0, 1.0, 0.5]
+    prepared = SlateExamples(bodies=bodies)
+    prepared.prepare(compact)
+    assert reads == [12]  # one round trip for the 12 distinct items
+    for expanded, stored in zip(full, compact):
+        assert prepared.examples(stored, rewards) == reference_texts(expanded, rewards)
+    assert reads == [12]
+    cleared = SlateExamples(bodies=bodies, limit=3)  # its caches are cleared over and over: it reads bodies itself
+    for expanded, stored in zip(full, compact):
+        assert cleared.examples(stored, rewards) == reference_texts(expanded, rewards)

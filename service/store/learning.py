@@ -12,14 +12,20 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from pymongo import UpdateOne
-from pymongo.collection import Collection
+from pymongo.collection import Collection as MongoCollection
 from pymongo.results import BulkWriteResult, UpdateResult
 
+from service.store.compact import ItemLog, unpack
 from service.store.mapping import _mapped
+
+
+#: Top-level fields no learner reads, left on the server: the cap bookkeeping alone is a
+#: third of a slate decision's native values, and nx-27017 costs per value.
+UNLEARNED_FIELDS = {"excluded": 0, "caps": 0, "exploration": 0, "request_digest": 0}
 
 
 def _modified(result: UpdateResult | BulkWriteResult) -> int:
@@ -28,8 +34,26 @@ def _modified(result: UpdateResult | BulkWriteResult) -> int:
 
 
 class LearningOps:
-    decisions: Collection[dict[str, Any]]
-    locks: Collection[dict[str, Any]]
+    decisions: MongoCollection[dict[str, Any]]
+    locks: MongoCollection[dict[str, Any]]
+    item_log: ItemLog
+
+    @_mapped
+    def due_compact(self, kind: str, now_ms: int, limit: int) -> list[dict[str, Any]]:
+        """:meth:`Store.due_decisions` as stored, only unpacked: a compact slate decision's
+        candidates stay references ``{"id", "item": <body hash>, "satiation"}`` and its
+        served slots keep ``allowed_at`` (service/store/compact.py); other documents come
+        back whole. For the learner, which keys item texts by hash and reads the bodies it
+        has not seen with :meth:`logged_item_bodies`: expanding 50 candidates per decision
+        was as costly as reading the decision."""
+        query = {"kind": kind, "learn_version": None, "activated": True, "window_end": {"$lte": now_ms}}
+        cursor = self.decisions.find(query, UNLEARNED_FIELDS).sort("window_end", 1).limit(limit)
+        return [unpack(doc) for doc in cursor]
+
+    @_mapped
+    def logged_item_bodies(self, digests: Collection[str]) -> dict[str, dict[str, Any]]:
+        """Logged item bodies (``features``, ``category``, ``creator``, ``kind``) by hash."""
+        return {doc.pop("_id"): doc for doc in self.item_log.items.find({"_id": {"$in": list(digests)}})}
 
     @_mapped
     def claim_batch(self, version: int, rewards: Mapping[str, Any], now_ms: int, token: str) -> list[str]:
