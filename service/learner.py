@@ -2,14 +2,15 @@
 
 Exactly-once learning without multi-document transactions: a pass that will publish
 model version ``v + 1`` first *claims* its due decisions with conditional updates
-(``learn_version: None → v + 1``, stamped with the pass's claim token; one bulk write per
-batch, ``Store.claim_batch``), learns only what it claimed, then publishes the snapshot
-with the token. A learner that dies between claiming and publishing leaves claims above
+(``learn_version: None → v + 1``, stamped with the pass's claim token; a few batched
+writes per chunk of due decisions, ``Store.claim_batch``), learns only what it claimed,
+then publishes the snapshot with the token. The next chunk is read and claimed while
+this one is learned (:meth:`KindLearner._claimed`, service/prefetch.py). A learner that dies between claiming and publishing leaves claims above
 the latest published version, and one that lost the race to publish ``v + 1`` leaves
 claims at it under a token the published model does not carry; the next pass releases
 both first (``Store.release_unpublished``), so every decision ends up in exactly one
 published model. One learner runs per deployment (a lease, service/learner_process.py);
-``guard`` lets it check it still holds the lease before claiming and before publishing.
+``guard`` lets it check it still holds the lease before each claim and before publishing.
 
 Each kind of decision (``slate`` here, ``prompt`` in :mod:`service.prompt_learning`) is a
 :class:`KindLearner` with its own model, reward join and examples; :class:`Learner` runs
@@ -36,6 +37,7 @@ from service.store import Store
 
 M = TypeVar("M", bound=Any)
 Guard = Callable[[], bool]
+Chunk = tuple[list[dict[str, Any]], dict[str, Any], set[str]]  # due decisions, rewards by id, ids won
 #: Decisions read and claimed per store round trip: big enough that the per-query cost
 #: (~70 ms on nx-27017 at 3,000 due) stays small; the first chunk is smaller so that
 #: learning starts early (nothing overlaps the first read and claim).
@@ -133,14 +135,15 @@ class KindLearner(Generic[M]):
             self._model_version = version
         return self._model, version, None if meta is None else meta.get("claim")
 
-    def _claimed(self, version: int, token: str, guard: Guard) -> Iterator[tuple[list[dict[str, Any]], dict[str, Any], set[str]]]:
+    def _claimed(self, version: int, token: str, guard: Guard) -> Iterator[Chunk]:
         """What was due at the start of the pass (up to ``LEARN_BATCH``), oldest first, in
         chunks of ``CLAIM_CHUNK``: each with its rewards and the ids this pass won.
 
         A claimed decision is no longer due, so each chunk is simply the first of what is
-        due now (the first chunk is ``FIRST_CHUNK``). ``guard`` is asked before every claim: no before the first ends the pass
-        quietly, no later raises :class:`LeaseLost` (what is claimed is released by the
-        next holder, as when the lease is lost before publishing)."""
+        due now (the first is ``FIRST_CHUNK`` long). ``guard`` is asked before every
+        claim: no before the first ends the pass quietly, no later raises
+        :class:`LeaseLost` (what is claimed is released by the next holder, as when the
+        lease is lost before publishing)."""
         now, limit, read = self.clock.now_ms(), int(self.config["LEARN_BATCH"]), 0
         while read < limit:
             chunk = min(CLAIM_CHUNK if read else FIRST_CHUNK, limit - read)
@@ -160,7 +163,7 @@ class KindLearner(Generic[M]):
     def run_once(self, guard: Guard | None = None) -> LearnPass:
         """Learn every decision whose window has closed (up to ``LEARN_BATCH``).
 
-        ``guard`` is asked before claiming and before publishing; False stops the pass
+        ``guard`` is asked before each claim and before publishing; False stops the pass
         (the learner lease was lost, service/learner_process.py)."""
         with self._lock:
             try:
