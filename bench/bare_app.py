@@ -2,12 +2,20 @@
 the same JSON and calls VW once — for a slate one CCB predict over all slots, for a prompt
 one ``cb_explore_adf`` predict — and answers. No validation, no user state, no logging.
 
+``POST /v1/slates-logged`` (when ``BARE_LOG_URI`` names a store) does the same and also
+inserts one document the size of an elicit decision into that store, with elicit's write
+concern, before answering: the second reference, which separates what the durable log
+write costs on this store from what elicit itself adds.
+
 Item texts come from the same per-process cache elicit uses (bandit/slates.py), so the
 reference pays for no encoding elicit does not pay for either.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import uuid
 from typing import Any
 
 from flask import Flask, jsonify, request
@@ -15,6 +23,7 @@ from flask import Flask, jsonify, request
 from bandit.actions import ActionModel
 from bandit.features import encode
 from bandit.slates import Candidate, SlateModel, slot_text
+from service.store import Store
 
 
 def create_app() -> Flask:
@@ -27,6 +36,18 @@ def create_app() -> Flask:
     @app.get("/readyz")
     def ready() -> Any:
         return jsonify({"status": "ready"})
+
+    log_uri = os.environ.get("BARE_LOG_URI")
+    log = Store(log_uri, "bare").decisions if log_uri else None
+
+    @app.post("/v1/slates-logged")
+    def logged_slate() -> Any:
+        answer, status = slate()
+        body = request.get_json()
+        assert log is not None, "BARE_LOG_URI is not set"
+        log.insert_one({"_id": uuid.uuid4().hex, "kind": "slate", "user": body["user_id"], "context": body.get("context"),
+                        "chosen": answer.get_json()["slate"], "packed": json.dumps({"candidates": body["candidates"]})})
+        return answer, status
 
     @app.post("/v1/slates")
     def slate() -> Any:

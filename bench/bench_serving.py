@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_slates import request_body  # noqa: E402
-from load import ROOT, Load, as_bodies, drive, start_server, stop_server  # noqa: E402
-from service.store import free_port  # noqa: E402
+from load import ROOT, Load, as_bodies, create_key, drive, start_server, stop_server  # noqa: E402
+from service.store import EmbeddedMongo, free_port  # noqa: E402
 
 WORKERS, THREADS = 2, 4
 
@@ -37,23 +37,30 @@ def run(requests: int, sweep_requests: int) -> list[dict]:
     """Rows: name, figure, elicit's Load and the bare app's Load."""
     rng = np.random.default_rng(0)
     rows: list[dict] = []
-    with tempfile.TemporaryDirectory() as tmp:
+    # The embedded store is started here rather than by `elicit serve` so that an API key
+    # can be created in it first, as an operator would; the service then runs with auth on.
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedMongo(tmp) as store:
         env = {**os.environ, "PYTHONPATH": str(ROOT), "ELICIT_DATA_DIR": tmp, "ELICIT_DB": "bench",
-               "ELICIT_LEARNER": "external", "ELICIT_REPORT_ENABLED": "false"}
-        env.pop("ELICIT_MONGO_URI", None)
+               "ELICIT_LEARNER": "external", "ELICIT_REPORT_ENABLED": "false", "ELICIT_MONGO_URI": store.uri}
+        env.pop("ELICIT_AUTH", None)
+        auth = {"Authorization": f"Bearer {create_key(env)}"}
         elicit_port, bare_port = free_port(), free_port()
         threads = ["--workers", str(WORKERS), "--threads", str(THREADS)]
         elicit = start_server(["-m", "service.cli", "serve", "--port", str(elicit_port), *threads], env, elicit_port,
                               Path(tmp) / "elicit.log")
         bare = start_server(["-m", "service.gunicorn_app", "bare_app:create_app", "--port", str(bare_port), *threads],
-                            {**env, "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}"}, bare_port, Path(tmp) / "bare.log")
+                            {**env, "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}", "BARE_LOG_URI": store.uri}, bare_port,
+                            Path(tmp) / "bare.log")
         try:
             def pair(name: str, path: str, bodies: list[bytes], clients: int) -> None:
-                rows.append({"name": name, "elicit": drive(elicit_port, path, bodies, clients),
+                rows.append({"name": name, "elicit": drive(elicit_port, path, bodies, clients, headers=auth),
                              "bare": drive(bare_port, path, bodies, clients)})
 
             slates = as_bodies([request_body(rng) for _ in range(requests)])
             pair("slates 50x5, 4 clients", "/v1/slates", slates, 4)
+            # The second reference: the bare app plus one durable insert into the same store.
+            rows.append({"name": "  vs bare + log write", "elicit": rows[-1]["elicit"],
+                         "bare": drive(bare_port, "/v1/slates-logged", slates, 4)})
             for n in (10, 50, 200, 500):
                 bodies = as_bodies([request_body(rng, n=n) for _ in range(sweep_requests)])
                 pair(f"slates {n} candidates, 1 client", "/v1/slates", bodies, 1)

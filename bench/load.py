@@ -70,10 +70,10 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def _client(job: tuple[int, str, list[bytes], int]) -> tuple[float, float, list[float]]:
-    port, path, bodies, expect = job
+def _client(job: tuple[int, str, list[bytes], int, dict[str, str]]) -> tuple[float, float, list[float]]:
+    port, path, bodies, expect, extra_headers = job
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    headers = {"Content-Type": "application/json"}
+    headers = {"Content-Type": "application/json", **extra_headers}
     times = []
     start = time.perf_counter()
     for body in bodies:
@@ -89,17 +89,28 @@ def _client(job: tuple[int, str, list[bytes], int]) -> tuple[float, float, list[
     return start, end, times
 
 
-def drive(port: int, path: str, bodies: list[bytes], clients: int, expect: int = 201, warmup: int = 40) -> Load:
+def drive(
+    port: int, path: str, bodies: list[bytes], clients: int, expect: int = 201, warmup: int = 40,
+    headers: dict[str, str] | None = None,
+) -> Load:
     """Warm up (``warmup`` requests per client, not counted), then send ``bodies`` split
     evenly over ``clients`` processes that start together."""
     ctx = multiprocessing.get_context("fork")
+    extra = dict(headers or {})
     with ctx.Pool(clients) as pool:
-        pool.map(_client, [(port, path, bodies[:warmup], expect)] * clients)
+        pool.map(_client, [(port, path, bodies[:warmup], expect, extra)] * clients)
         shares = [bodies[i::clients] for i in range(clients)]
-        results = pool.map(_client, [(port, path, share, expect) for share in shares])
+        results = pool.map(_client, [(port, path, share, expect, extra) for share in shares])
     seconds = max(r[1] for r in results) - min(r[0] for r in results)
     latencies = np.array([t for r in results for t in r[2]])
     return Load(clients, len(bodies), seconds, latencies)
+
+
+def create_key(env: dict[str, str], scope: str = "decide") -> str:
+    """An API key made the way an operator makes one (``elicit keys create``), for the clients."""
+    created = subprocess.run([sys.executable, "-m", "service.cli", "keys", "create", "--scope", scope, "--name", "bench"],
+                             cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    return created.stdout.strip().splitlines()[-1]  # printed alone on the last line
 
 
 def as_bodies(payloads: list[dict]) -> list[bytes]:

@@ -178,10 +178,11 @@ def derive_context(
     for slate in slates:
         if slate["t"] <= now - DAY_MS:
             continue
+        # Decisions logged before chosen named the category carry it in their candidates.
         categories = {c.get("id"): c.get("category") for c in slate.get("candidates") or []}
         for choice in slate.get("chosen") or []:
             slots += 1
-            hits += categories.get(choice["item_id"]) in liked_categories
+            hits += choice.get("category", categories.get(choice["item_id"])) in liked_categories
     return {
         "prompts_1h": sum(t > now - HOUR_MS for t in times),
         "prompts_24h": day,

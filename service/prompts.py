@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -70,6 +70,8 @@ class PromptService:
         self.actions = parse_actions(config["PROMPT_ACTIONS"])
         self._rng = np.random.default_rng(config.get("SEED"))
         self._rng_lock = threading.Lock()
+        # Told of explicit feedback before it is stored: (user key, item id, value, t, item facts).
+        self.feedback_hooks: list[Callable[[str, str, str, int, Mapping[str, Any]], None]] = []
 
     def _ms(self, key: str) -> int:
         return int(float(self.config[key]) * 1000)
@@ -164,7 +166,7 @@ class PromptService:
     def _derive(
         self, user: Mapping[str, Any], key: str, item_id: str, client_context: Mapping[str, Any], now: int
     ) -> dict[str, Any]:
-        slates = self.store.recent_slates(key, now - self._ms("PROMPT_HISTORY_S"), RECENT_SLATES)
+        slates = self.store.recent_slates(key, now - self._ms("PROMPT_HISTORY_S"), RECENT_SLATES, candidates=False)
         serving = [s["_id"] for s in slates if any(c["item_id"] == item_id for c in s.get("chosen") or [])]
         outcomes = self.store.outcomes_for(serving) if serving else {}
         return derive_context(user, slates, outcomes, item_id, client_context, now, self.config)
@@ -222,6 +224,8 @@ class PromptService:
         doc = {"_id": feedback_id, "user": key, "item_id": item_id, "value": value, "visibility": visibility,
                "t": t, "source": source, "event_id": event_id,
                "category": facts.get("category"), "creator": facts.get("creator")}
+        for hook in self.feedback_hooks:  # first: a failure here is a failed request, retried whole
+            hook(key, item_id, value, t, facts)
         self.store.insert_feedback(doc)
         change = feedback_given(value, item_id, facts, t, self._ms("LIFT_S"))
         self.store.apply_user_event(key, f"feedback:{feedback_id}", change if extra is None else both(change, extra))

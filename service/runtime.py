@@ -91,6 +91,7 @@ class Runtime:
             self.store, "prompt", lambda: ActionModel.new(epsilon=epsilon, args=prompt_args), ActionModel.from_bytes
         )
         self.prompts = PromptService(self.store, self.prompt_models, config, self.clock, self.log)
+        self.prompts.feedback_hooks.append(self.user_state.record_feedback)
         self.log.hooks.update(slate=self.slates.after_spooled, outcome=self.slates.after_spooled_outcome,
                               prompt=self.prompts.after_spooled)
         self.log.start()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
@@ -105,9 +106,24 @@ def _finite_float(text: str) -> float:
     return value
 
 
+# A float literal can only overflow with a three-digit exponent or 309 digits in a row; a
+# body without either (nearly all) is parsed without a Python call per number.
+_MAY_OVERFLOW = re.compile(rb"[eE][+-]?[0-9]{3}|[0-9]{309}")
+
+
 def parse_json(raw: bytes) -> Any:
-    """Strict JSON: NaN, ±Infinity and overflowing numbers (which Python's json accepts) are refused."""
+    """Strict JSON: NaN, ±Infinity and overflowing numbers (which Python's json accepts) are refused.
+
+    >>> parse_json(b'{"x": 1.5e300, "y": 2}')
+    {'x': 1.5e+300, 'y': 2}
+    >>> parse_json(b'{"x": 1.5e3000}')
+    Traceback (most recent call last):
+    ...
+    bandit.errors.MalformedRequest: number 1.5e3000 overflows to infinity
+    """
     try:
+        if _MAY_OVERFLOW.search(raw) is None:
+            return json.loads(raw, parse_constant=_reject_constant)
         return json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
     except MalformedRequest:
         raise

@@ -5,8 +5,8 @@ Decayed counts are stored as ``[value, event time]`` and decayed on read with th
 configured half-life (design.md: exposures fade, appetite recovers with rest), so no job
 has to sweep them. Writes are read-modify-write on one user's document: two concurrent
 requests of the same user may lose one increment, which a decayed count shrugs off.
-Explicit feedback (thumbs down, double-up lifts) is read from the ``feedback`` collection,
-whichever way it arrived.
+Explicit feedback the rules act on (thumbs down, double-up lifts) is kept here too, written
+when it arrives (:meth:`SlateUserState.record_feedback`), so a slate reads one document.
 """
 
 from __future__ import annotations
@@ -63,13 +63,15 @@ class SlateUserState:
     def view(self, user: str, now_ms: int, candidates: Sequence[Candidate]) -> tuple[UserView, dict[str, Any]]:
         """The user's view for the rules, with satiation features per candidate, and the raw state."""
         state = self.state_of(user)
-        feedback = self.users.feedback_of(user, ["down", "double_up"])
-        thumbs_down = frozenset(doc["item_id"] for doc in feedback if doc["value"] == "down")
+        thumbs_down = frozenset(unfield_key(k) for k in (state.get("thumbs_down") or {}))
         lift_since = now_ms - self.rules.lift_days * DAY_MS
-        lifting = {doc["item_id"] for doc in feedback if doc["value"] == "double_up" and doc["t"] >= lift_since}
-        info = self._item_info(lifting, candidates)
-        lifted_categories = frozenset(info[i]["category"] for i in lifting if info.get(i, {}).get("category"))
-        lifted_creators = frozenset(info[i]["creator"] for i in lifting if info.get(i, {}).get("creator"))
+        lifts = {unfield_key(k): entry for k, entry in (state.get("lifts") or {}).items() if entry[0] >= lift_since}
+        # Category and creator as known when the double-up was given; else as known now.
+        info = self._item_info([i for i, entry in lifts.items() if entry[1] is None and entry[2] is None], candidates)
+        lifted_categories = frozenset(
+            entry[1] or info.get(i, {}).get("category") for i, entry in lifts.items()
+        ) - {None}
+        lifted_creators = frozenset(entry[2] or info.get(i, {}).get("creator") for i, entry in lifts.items()) - {None}
 
         cooldown = self.rules.durable_cooldown_days * DAY_MS
         durable = frozenset(unfield_key(k) for k, t in (state.get("durable") or {}).items() if now_ms - t < cooldown)
@@ -78,6 +80,16 @@ class SlateUserState:
         satiation = {c.id: self._satiation(state, c, now_ms, exhausted) for c in candidates}
         view = UserView(consumed, durable, thumbs_down, lifted_categories, lifted_creators, exhausted, satiation)
         return view, state
+
+    def record_feedback(self, user: str, item_id: str, value: str, t: int, facts: Mapping[str, Any]) -> None:
+        """Explicit feedback the rules act on, kept in the user's state so that a slate reads
+        one document: a thumbs down excludes the item; a double-up lifts its category's and
+        creator's caps for ``lift_days`` (``facts``: the item's category and creator, if known)."""
+        key = field_key(item_id)
+        if value == "down":
+            self.users.set_fields(user, {f"thumbs_down.{key}": t})
+        elif value == "double_up":
+            self.users.set_fields(user, {f"lifts.{key}": [t, facts.get("category"), facts.get("creator")]})
 
     def blank_view(self, candidates: Sequence[Candidate], now_ms: int) -> tuple[UserView, dict[str, Any]]:
         """The view of a user with no history: for decisions made while the store is down."""

@@ -175,6 +175,10 @@ class SlateDecider:
                     "slot": c.slot,
                     "slot_id": c.slot_id,
                     "item_id": c.item_id,
+                    # what the served item was, beside it: readers of recent history (the
+                    # prompt context) then need no candidate list (service/prompt_state.py)
+                    "category": by_id[c.item_id].category,
+                    "creator": by_id[c.item_id].creator,
                     "probability": c.probability,
                     "allowed": list(c.allowed),
                     "distribution": list(c.distribution),

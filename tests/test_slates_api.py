@@ -101,6 +101,8 @@ ERROR_CASES: list[tuple[str, Any, int, str]] = [
     ("NaN", b'{"user_id": "u", "candidates": [{"id": "a", "features": {"x": NaN}}], "slots": 1}', 400, "body"),
     ("Infinity", b'{"user_id": "u", "candidates": [{"id": "a"}], "slots": 1, "context": {"x": -Infinity}}', 400, "body"),
     ("overflow", b'{"user_id": "u", "candidates": [{"id": "a", "features": {"x": 1e999}}], "slots": 1}', 400, "body"),
+    ("overflow, signed exponent", b'{"user_id": "u", "candidates": [{"id": "a"}], "slots": 1, "context": {"x": 2E+0400}}', 400, "body"),
+    ("overflow, 400 digits", b'{"user_id": "u", "candidates": [{"id": "a"}], "slots": 1, "context": {"x": 1' + b"0" * 400 + b'.5}}', 400, "body"),
     ("missing user_id", {k: v for k, v in _with().items() if k != "user_id"}, 422, "user_id"),
     ("user_id wrong type", _with(user_id=7), 422, "user_id"),
     ("candidates wrong type", _with(candidates="a,b"), 422, "candidates"),
@@ -155,3 +157,29 @@ def test_store_unreachable_is_503_without_a_stack_trace(make_app: Any) -> None:
     assert body["error"] == "store_unavailable" and "Traceback" not in response.get_data(as_text=True)
     assert client.get("/readyz").status_code == 503
     assert client.get("/healthz").status_code == 200
+
+
+def test_explicit_feedback_shapes_the_next_slate_from_the_users_own_state(client: Any, runtime: Any, clock: Any) -> None:
+    """A thumbs down keeps the item out; a double-up lifts its creator's cap (one per
+    slate) for LIFT days. Both are read from the user's state document, where the feedback
+    wrote them (service/slate_state.py), not from the feedback log."""
+    items = [{"id": f"c{k}", "category": f"cat{k}", "creator": "chef"} for k in range(3)] + [
+        {"id": f"o{k}", "category": f"other{k}", "creator": f"solo{k}"} for k in range(3)]
+    body = {"user_id": "fb", "candidates": items, "slots": 4}
+
+    def chef_items() -> int:
+        slate = client.post("/v1/slates", json=body).get_json()
+        return sum(choice["item_id"].startswith("c") for choice in slate["slate"])
+
+    assert max(chef_items() for _ in range(5)) == 1  # one per creator
+    assert client.post("/v1/feedback", json={"user_id": "fb", "item_id": "o1", "value": "down",
+                                             "visibility": "private"}).status_code == 201
+    slate = client.post("/v1/slates", json=body).get_json()
+    assert {"item_id": "o1", "reason": "thumbs_down"} in slate["excluded"]
+    assert "o1" not in {choice["item_id"] for choice in slate["slate"]}
+    assert client.post("/v1/feedback", json={"user_id": "fb", "item_id": "c0", "value": "double_up",
+                                             "visibility": "private"}).status_code == 201
+    # five candidates left for four slots: at most two non-chef items, so the lift shows at once
+    assert min(chef_items() for _ in range(5)) >= 2
+    runtime.store.feedback.delete_many({})  # the rules do not read the feedback log
+    assert min(chef_items() for _ in range(3)) >= 2

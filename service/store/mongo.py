@@ -126,10 +126,14 @@ class Store(LearningOps):
         yield from self.item_log.expand_iter(self.decisions.find(query).sort("t", 1).batch_size(batch_size), batch_size)
 
     @_mapped
-    def recent_slates(self, user: str, since_ms: int, limit: int) -> list[dict[str, Any]]:
-        """The user's slate decisions since ``since_ms``, newest first, with what they served.
+    def recent_slates(self, user: str, since_ms: int, limit: int, candidates: bool = True) -> list[dict[str, Any]]:
+        """The user's slate decisions since ``since_ms``, newest first, with what they served
+        (``chosen`` names each served item's category and creator) and, if ``candidates``,
+        everything they offered — ten times the bytes and the decoding.
         Top-level projection only: nx-27017 drops array sub-field projections (docs/store.md)."""
-        projection = {"t": 1, "chosen": 1, "candidates": 1, "packed": 1, "activated": 1, "window_end": 1}
+        projection = {"t": 1, "chosen": 1, "activated": 1, "window_end": 1}
+        if candidates:
+            projection.update(candidates=1, packed=1)
         query = {"user": user, "kind": "slate", "t": {"$gte": since_ms}}
         return self.item_log.expand(list(self.decisions.find(query, projection).sort("t", -1).limit(limit)))
 

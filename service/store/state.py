@@ -8,6 +8,7 @@ kept as maps ``{key: event time}`` written with dotted ``$set`` — nx-27017 mis
 
 from __future__ import annotations
 
+import functools
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -22,6 +23,7 @@ from service.store.mapping import _mapped
 _SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
+@functools.lru_cache(maxsize=65_536)  # the same categories and creators, request after request
 def field_key(name: str) -> str:
     """A MongoDB-safe, reversible field name: every byte outside ``[A-Za-z0-9_-]`` as ``%XX``.
 
@@ -98,7 +100,7 @@ def _item_fields(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class UserStateStore:
-    """The ``slate`` part of each ``users`` document, and reads of ``feedback``."""
+    """The ``slate`` part of each ``users`` document (and the ``feedback`` indexes reports read by)."""
 
     def __init__(self, db: Database[dict[str, Any]]) -> None:
         self.users = db["users"]
@@ -128,16 +130,6 @@ class UserStateStore:
                 UpdateOne({"_id": user}, {"$set": {f"slate.{path}": value for path, value in fields.items()}}, upsert=True)
                 for user, fields in updates.items()
             ], ordered=False)
-
-    @_mapped
-    def feedback_of(self, user: str, values: Iterable[str], since_ms: int = 0) -> list[dict[str, Any]]:
-        query = {"user": user, "value": {"$in": list(values)}, "t": {"$gte": since_ms}}
-        return list(self.feedback.find(query).sort("t", 1))
-
-    @_mapped
-    def feedback_between(self, values: Iterable[str], since_ms: int, until_ms: int) -> list[dict[str, Any]]:
-        query = {"value": {"$in": list(values)}, "t": {"$gte": since_ms, "$lt": until_ms}}
-        return list(self.feedback.find(query).sort("t", 1))
 
 
 class SlateHistoryStore:
