@@ -62,8 +62,10 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     from werkzeug.serving import make_server
 
     from service.app import create_app
+    from service.gunicorn_app import freeze_startup_objects
 
     app = create_app()
+    freeze_startup_objects()
     server = make_server(host, port, app, threaded=True)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     click.echo(f"elicit serving on http://{host}:{server.server_port}")

@@ -14,6 +14,7 @@ same server settings, so a benchmark's reference app is served exactly like elic
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import tempfile
@@ -49,7 +50,16 @@ class FactoryApplication(BaseApplication):  # type: ignore[misc]  # gunicorn is 
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        return self.factory()
+        app = self.factory()
+        freeze_startup_objects()
+        return app
+
+
+def freeze_startup_objects() -> None:
+    """Everything built by now (modules, numpy, VW, the app) lives as long as the process:
+    move it out of the cyclic collector's reach. A full (generation 2) collection scanned it
+    all and paused a request for 50–110 ms; frozen, it scans what requests created."""
+    gc.freeze()
 
 
 def server_options(host: str, port: int, workers: int, threads: int) -> dict[str, Any]:
