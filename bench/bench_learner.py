@@ -11,8 +11,11 @@ text lines, built beforehand, fed to a fresh workspace with the same arguments.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +39,36 @@ class Recorder:
         self.examples.append(slot_example(context_text, action_texts, slot_features_text, f"{chosen}:{cost!r}:{probability!r}"))
 
 
+PHASES = {"store": ("release_unpublished", "due_compact", "logged_item_bodies", "outcomes_for", "claim_batch",
+                    "save_model", "latest_model_meta", "load_model"), "learner": ("learn",)}
+
+
+def timed(target: Any, names: tuple[str, ...], spent: dict[str, float]) -> None:
+    """Wrap ``target``'s methods ``names`` (on the instance) so their wall time adds up in ``spent``."""
+    for name in names:
+        def wrapper(*args: Any, _inner: Callable[..., Any] = getattr(target, name), _name: str = name, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return _inner(*args, **kwargs)
+            finally:
+                spent[_name] += time.perf_counter() - started
+        setattr(target, name, wrapper)
+
+
+def children_cpu_s() -> float:
+    """CPU seconds used so far by this process's children (the embedded store), read from
+    /proc; 0 where there is no /proc."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(fields[1]) == os.getpid():
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def run(decisions: int) -> dict[str, float]:
     with bench_runtime(LEARN_BATCH=decisions + 1000) as (runtime, clock):
         templates = real_decisions(runtime, clock, 150, candidates=50, slots=5)
@@ -50,18 +83,23 @@ def run(decisions: int) -> dict[str, float]:
         for decision in due:
             learn_slate_decision(recorder, decision, slate_rewards(decision, outcomes[decision["_id"]], reward))  # type: ignore[arg-type]
 
-        started = time.perf_counter()
+        spent: dict[str, float] = defaultdict(float)
+        timed(runtime.store, PHASES["store"], spent)
+        timed(runtime.learner.kinds["slate"], PHASES["learner"], spent)
+        started, cpu, store_cpu = time.perf_counter(), time.process_time(), children_cpu_s()
         result = runtime.learner.run_once()
         elicit_s = time.perf_counter() - started
+        elicit_cpu, store_cpu = time.process_time() - cpu, children_cpu_s() - store_cpu
         assert result.learned == decisions, result
 
     model = SlateModel.new(epsilon=float(runtime.config["EPSILON"]), args=str(runtime.config["SLATE_VW_ARGS"]))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     model.vw.learn_many(recorder.examples)
-    raw_s = time.perf_counter() - started
+    raw_s, raw_cpu = time.perf_counter() - started, time.process_time() - cpu
     examples = len(recorder.examples)
     return {"decisions": decisions, "examples": examples, "elicit_per_s": examples / elicit_s, "raw_per_s": examples / raw_s,
-            "elicit_s": elicit_s, "raw_s": raw_s}
+            "elicit_s": elicit_s, "raw_s": raw_s, "elicit_cpu_s": elicit_cpu, "store_cpu_s": store_cpu, "raw_cpu_s": raw_cpu,
+            **{f"phase_{name}": seconds for name, seconds in spent.items()}}
 
 
 def print_result(row: dict[str, float]) -> None:
@@ -69,6 +107,12 @@ def print_result(row: dict[str, float]) -> None:
     print(f"  elicit learner pass   {row['elicit_per_s']:8.0f} examples/s  ({row['elicit_s']:.1f} s)")
     print(f"  raw VW learn          {row['raw_per_s']:8.0f} examples/s  ({row['raw_s']:.1f} s)")
     print(f"  ratio                 {row['elicit_per_s'] / row['raw_per_s']:8.2f}")
+    if "elicit_cpu_s" in row:
+        print(f"  CPU seconds           elicit {row['elicit_cpu_s']:.1f} + its store {row['store_cpu_s']:.1f}, "
+              f"raw VW {row['raw_cpu_s']:.1f} (raw / elicit's own: {row['raw_cpu_s'] / row['elicit_cpu_s']:.2f})")
+    phases = {name[len("phase_"):]: seconds for name, seconds in row.items() if name.startswith("phase_")}
+    if phases:
+        print("  pass wall time, overlapping: " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in phases.items()))
 
 
 def main() -> None:

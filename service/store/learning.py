@@ -12,18 +12,48 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from pymongo import UpdateOne
-from pymongo.collection import Collection
+from pymongo.collection import Collection as MongoCollection
+from pymongo.results import BulkWriteResult, UpdateResult
 
+from service.store.compact import ItemLog, unpack
 from service.store.mapping import _mapped
 
 
+#: Top-level fields no learner reads, left on the server: the cap bookkeeping alone is a
+#: third of a slate decision's native values, and nx-27017 costs per value.
+UNLEARNED_FIELDS = {"excluded": 0, "caps": 0, "exploration": 0, "request_digest": 0}
+
+
+def _modified(result: UpdateResult | BulkWriteResult) -> int:
+    """Documents a write modified; 0 when unacknowledged (``w=0``): the read-back decides."""
+    return result.modified_count if result.acknowledged else 0
+
+
 class LearningOps:
-    decisions: Collection[dict[str, Any]]
-    locks: Collection[dict[str, Any]]
+    decisions: MongoCollection[dict[str, Any]]
+    locks: MongoCollection[dict[str, Any]]
+    item_log: ItemLog
+
+    @_mapped
+    def due_compact(self, kind: str, now_ms: int, limit: int) -> list[dict[str, Any]]:
+        """:meth:`Store.due_decisions` as stored, only unpacked: a compact slate decision's
+        candidates stay references ``{"id", "item": <body hash>, "satiation"}`` and its
+        served slots keep ``allowed_at`` (service/store/compact.py); other documents come
+        back whole. For the learner, which keys item texts by hash and reads the bodies it
+        has not seen with :meth:`logged_item_bodies`: expanding 50 candidates per decision
+        was as costly as reading the decision."""
+        query = {"kind": kind, "learn_version": None, "activated": True, "window_end": {"$lte": now_ms}}
+        cursor = self.decisions.find(query, UNLEARNED_FIELDS).sort("window_end", 1).limit(limit)
+        return [unpack(doc) for doc in cursor]
+
+    @_mapped
+    def logged_item_bodies(self, digests: Collection[str]) -> dict[str, dict[str, Any]]:
+        """Logged item bodies (``features``, ``category``, ``creator``, ``kind``) by hash."""
+        return {doc.pop("_id"): doc for doc in self.item_log.items.find({"_id": {"$in": list(digests)}})}
 
     @_mapped
     def claim_batch(self, version: int, rewards: Mapping[str, Any], now_ms: int, token: str) -> list[str]:
@@ -31,25 +61,32 @@ class LearningOps:
         ids this call won, in ``rewards``' order.
 
         Every update is conditional on ``learn_version: None``, so of two concurrent
-        claimers exactly one wins a decision; the read-back by ``token`` says which (write
-        results only count, they do not name). Decisions that share a reward (most: a slate
-        nobody touched) are claimed by one ``update_many`` per reward, the rest in one bulk
-        write: a handful of round trips per batch, and on nx-27017 an ``update_many`` costs
-        half of the same updates in a bulk write."""
+        claimers exactly one wins a decision; when the writes modified fewer documents than
+        asked, the read-back by ``token`` says which (write results only count, they do not
+        name). Decisions that share a reward (most: a slate nobody touched) are claimed by
+        one ``update_many`` per reward, the rest in one bulk write: a handful of round trips
+        per batch, and on nx-27017 an ``update_many`` costs half of the same updates in a
+        bulk write."""
         if not rewards:
             return []
         groups: dict[str, list[str]] = defaultdict(list)
         for event_id, reward in rewards.items():
             groups[json.dumps(reward)].append(event_id)
         singles: list[UpdateOne] = []
+        modified = 0
         for ids in groups.values():
             claim = {"$set": {"learn_version": version, "reward": rewards[ids[0]], "learned_at": now_ms, "claim": token}}
             if len(ids) > 1:
-                self.decisions.update_many({"_id": {"$in": ids}, "learn_version": None}, claim)
+                modified += _modified(self.decisions.update_many({"_id": {"$in": ids}, "learn_version": None}, claim))
             else:
                 singles.append(UpdateOne({"_id": ids[0], "learn_version": None}, claim))
         if singles:
-            self.decisions.bulk_write(singles, ordered=False)
+            modified += _modified(self.decisions.bulk_write(singles, ordered=False))
+        if modified == len(rewards):
+            # Every claimed id was modified, and only an unclaimed decision can be (the new
+            # token always changes it): all won, no read-back. The usual case, and the
+            # read-back cost as much per decision as learning it on nx-27017.
+            return list(rewards)
         won = {doc["_id"] for doc in self.decisions.find({"claim": token, "_id": {"$in": list(rewards)}}, {"_id": 1})}
         return [event_id for event_id in rewards if event_id in won]
 
