@@ -107,6 +107,7 @@ def test_replay_of_a_subset_asks_only_for_it_and_matches_the_reference() -> None
     np.testing.assert_allclose(fast.p_target, reference.p_target, rtol=0, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_report_without_sampling_equals_the_reference_path(client: Any, runtime: Any, clock: Any) -> None:
     make_log(client, runtime, clock, 60, seed=5)
     start = clock.now_ms()
@@ -136,6 +137,7 @@ def test_report_without_sampling_equals_the_reference_path(client: Any, runtime:
     assert report["sections"]["data_health"]["kinds"]["slate"] == kind_health(ctx, "slate")
 
 
+@pytest.mark.slow
 def test_sampled_learned_interval_covers_the_full_data_value(make_app: Any, clock: Any) -> None:
     app = make_app(REPORT_REPLAY_SAMPLE=150, SEED=11)
     client, runtime = app.test_client(), app.extensions["elicit"]
@@ -190,6 +192,7 @@ def evaluate_on(docs: list[dict[str, Any]], sample: ReplaySample) -> dict[str, A
     return rows[1]
 
 
+@pytest.mark.slow
 def test_sampled_intervals_cover_the_full_value_at_their_level_and_a_biased_sample_does_not() -> None:
     docs = synthetic_log(500, 4)
     for d, doc in enumerate(docs):  # activated, learned, and a trend: later decisions earn more
