@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from bandit.slates import Candidate
 from policies.slates import Eligibility
 
@@ -157,3 +159,93 @@ def capped_at_end(candidates: Sequence[Candidate], chosen: Sequence[Candidate], 
 
 def category_counts(chosen: Sequence[Candidate]) -> Counter[str]:
     return Counter(candidate.category for candidate in chosen if candidate.category is not None)
+
+
+@dataclass(frozen=True)
+class CapArrays:
+    """:class:`CapState` of D decisions at once, over their candidates padded to C columns.
+
+    The nightly report replays every logged slate under its logged caps; asking
+    :meth:`CapState.blocked_by` for each candidate, slot and target is millions of Python
+    calls a night, so :func:`allowed_masks` applies the same rule to whole arrays.
+    Decisions logged without caps have ``capped`` False: only repeats and exclusions apply.
+
+    >>> caps = CapArrays.of([CapState(2, 1, exhausted_creators=("c9",)), None], [["c9", None], []], [[None, "x"], []])
+    >>> caps.per_creator.ravel().tolist(), caps.exhausted.tolist(), caps.capped.ravel().tolist()
+    ([1, 0], [[True, False], [False, False]], [True, False])
+    """
+
+    capped: np.ndarray  # (D, 1) bool: the decision logged caps
+    per_creator: np.ndarray  # (D, 1) int
+    per_category: np.ndarray  # (D, 1) int
+    exhausted: np.ndarray  # (D, C) bool: the candidate's creator is exhausted
+    lifted_creator: np.ndarray  # (D, C) bool
+    lifted_category: np.ndarray  # (D, C) bool
+
+    @classmethod
+    def of(cls, caps: Sequence[CapState | None], creators: Sequence[Sequence[str | None]],
+           categories: Sequence[Sequence[str | None]], width: int | None = None) -> CapArrays:
+        """From each decision's caps and its candidates' creators and categories; rows
+        shorter than ``width`` (default: the longest) are padding beyond their end."""
+        shape = (len(caps), max(map(len, creators), default=0) if width is None else width)
+        exhausted, lifted_creator, lifted_category = (np.zeros(shape, dtype=bool) for _ in range(3))
+        for d, state in enumerate(caps):
+            # Python only where a set is non-empty: most users have no lift and no exhausted creator.
+            if state is None:
+                continue
+            n = len(creators[d])
+            if state.exhausted_creators:
+                exhausted[d, :n] = [c in state.exhausted_creators for c in creators[d]]
+            if state.lifted_creators:
+                lifted_creator[d, :n] = [c in state.lifted_creators for c in creators[d]]
+            if state.lifted_categories:
+                lifted_category[d, :n] = [c in state.lifted_categories for c in categories[d]]
+        return cls(
+            np.array([[state is not None] for state in caps], dtype=bool).reshape(-1, 1),
+            np.array([state.per_creator if state else 0 for state in caps], dtype=np.int64).reshape(-1, 1),
+            np.array([state.per_category if state else 0 for state in caps], dtype=np.int64).reshape(-1, 1),
+            exhausted, lifted_creator, lifted_category,
+        )
+
+    def blocked(self, creator: np.ndarray, category: np.ndarray, same_creator: np.ndarray,
+                same_category: np.ndarray) -> np.ndarray:
+        """:meth:`CapState.blocked_by` but the repeat test, for every candidate: codes < 0 are None;
+        ``same_*`` count the chosen items sharing each candidate's creator / category."""
+        by_creator = (creator >= 0) & ((self.exhausted & (same_creator >= 1))
+                                       | (~self.lifted_creator & (same_creator >= self.per_creator)))
+        by_category = (category >= 0) & ~self.lifted_category & (same_category >= self.per_category)
+        return self.capped & (by_creator | by_category)
+
+
+def allowed_masks(ident: np.ndarray, creator: np.ndarray, category: np.ndarray, valid: np.ndarray,
+                  served: np.ndarray, excluded: np.ndarray | None, caps: CapArrays | None) -> np.ndarray:
+    """Which candidates each slot allowed, replaying the served prefix: ``(D, S, C)`` bool.
+
+    ``ident``, ``creator``, ``category``: ``(D, C)`` integer codes of the candidates' ids,
+    creators and categories (equal code = equal string; < 0 = None); ``valid``: real, not
+    padding; ``served``: ``(D, S)`` column of the item served in each slot (< 0: no such
+    slot); ``excluded``: ``(D, S, C)`` per-slot exclusions; ``caps`` None replays without
+    caps (no repeats and exclusions only). The same rule as
+    ``service.slates.eligibility_of`` (or ``policies.slates.excluding``), slot by slot.
+
+    >>> codes = np.array([[0, 1, 2]])
+    >>> caps = CapArrays.of([CapState(1, 1)], [[None] * 3], [["x", "x", "y"]])
+    >>> allowed_masks(codes, -np.ones_like(codes), np.array([[0, 0, 1]]), codes >= 0, np.array([[0, 2]]), None, caps).astype(int).tolist()
+    [[[1, 1, 1], [0, 0, 1]]]
+    """
+    rows = np.arange(ident.shape[0])
+    taken = np.zeros(ident.shape, dtype=bool)
+    same_creator = np.zeros(ident.shape, dtype=np.int64)
+    same_category = np.zeros(ident.shape, dtype=np.int64)
+    masks = np.zeros((ident.shape[0], served.shape[1], ident.shape[1]), dtype=bool)
+    for k in range(served.shape[1]):
+        blocked = taken if excluded is None else taken | excluded[:, k]
+        if caps is not None:
+            blocked = blocked | caps.blocked(creator, category, same_creator, same_category)
+        masks[:, k] = valid & ~blocked
+        present = (served[:, k] >= 0)[:, None]
+        column = np.maximum(served[:, k], 0)
+        taken |= present & (ident == ident[rows, column][:, None])
+        same_creator += present & (creator >= 0) & (creator == creator[rows, column][:, None])
+        same_category += present & (category >= 0) & (category == category[rows, column][:, None])
+    return masks

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from bandit.slates import Candidate, SlateModel
-from policies.slates import LearnedSlatePolicy
+from policies.slates import LearnedSlatePolicy, clean_served
 
 
 def _all_on_best(scores: np.ndarray) -> np.ndarray:
@@ -58,6 +58,27 @@ class MostPopularSlatePolicy:
         self, context: Mapping[str, Any], allowed: Sequence[Candidate], slot_features: Mapping[str, Any], position: int
     ) -> np.ndarray:
         return _all_on_best(np.array([float(self.popularity.get(candidate.id, 0.0)) for candidate in allowed]))
+
+    def served_probabilities(self, allowed: np.ndarray, served: np.ndarray, ids: Sequence[str], ident: np.ndarray) -> np.ndarray:
+        """Vectorised replay (``policies.slates.VectorSlatePolicy``): the same numbers as
+        :meth:`slot_distribution` through ``clean_pmf``, for every logged slot at once.
+
+        >>> policy = MostPopularSlatePolicy({"b": 5})
+        >>> allowed = np.array([[[True, True, True], [True, False, True]]])
+        >>> policy.served_probabilities(allowed, np.array([[1, 0]]), ["a", "b", "c"], np.array([[0, 1, 2]])).round(4).tolist()
+        [[0.9933, 0.5]]
+        """
+        table = np.array([float(self.popularity.get(item, 0.0)) for item in ids] or [0.0])
+        popularity = table[np.maximum(ident, 0)]
+        rows = np.arange(ident.shape[0])
+        result = np.zeros(served.shape)
+        for k in range(served.shape[1]):  # slot by slot: (D, C) temporaries, not (D, S, C)
+            scores = np.where(allowed[:, k], popularity, -np.inf)
+            best = allowed[:, k] & (scores == scores.max(axis=1, initial=-np.inf)[:, None])
+            count, ties = allowed[:, k].sum(axis=1), best.sum(axis=1)
+            raw = best[rows, np.maximum(served[:, k], 0)] / np.maximum(ties, 1)
+            result[:, k] = clean_served(raw, np.where(ties < count, 0.0, raw), count)
+        return result
 
 
 class CapFreeGreedySlatePolicy:

@@ -18,7 +18,7 @@ import numpy as np
 
 from bandit.features import encode
 from bandit.slates import Candidate, SlateModel, slot_text
-from policies.sampling import clean_pmf, sample_index
+from policies.sampling import MIN_SHARE, clean_pmf, sample_index
 
 #: ``eligible(candidate, chosen_so_far)`` — may ``candidate`` fill the next slot?
 Eligibility = Callable[[Candidate, Sequence[Candidate]], bool]
@@ -96,6 +96,37 @@ class LearnedSlatePolicy:
         )
 
 
+class RecallingModel:
+    """A :class:`SlateModel` that remembers its last slot distributions by their exact inputs.
+
+    Replaying a logged slate, ``learned`` and ``cap_free_greedy`` (the same model) often
+    ask the same question — always for slot 0, and later whenever the caps did not bind —
+    and a VW predict is the report's most expensive step. The key is the whole input, so
+    an answer is only ever reused for the very same example; ``size`` bounds the memory
+    (a slate asks at most a few questions per target).
+
+    >>> model = RecallingModel(SlateModel.new(epsilon=0.2))
+    >>> first = model.slot_pmf("|U u=a", ["|I id=x", "|I id=y"], "|S position=0")
+    >>> again = model.slot_pmf("|U u=a", ["|I id=x", "|I id=y"], "|S position=0")
+    >>> again.tolist() == first.tolist(), model.predicts
+    (True, 1)
+    """
+
+    def __init__(self, model: SlateModel, size: int = 64) -> None:
+        self.model, self.size, self.predicts = model, size, 0
+        self._memo: dict[tuple[str, tuple[str, ...], str], np.ndarray] = {}
+
+    def slot_pmf(self, context_text: str, action_texts: Sequence[str], slot_features_text: str) -> np.ndarray:
+        key = (context_text, tuple(action_texts), slot_features_text)
+        pmf = self._memo.get(key)
+        if pmf is None:
+            if len(self._memo) >= self.size:
+                self._memo.clear()
+            pmf = self._memo[key] = self.model.slot_pmf(context_text, action_texts, slot_features_text)
+            self.predicts += 1
+        return pmf.copy()  # callers own their array
+
+
 class UniformSlatePolicy:
     """Every allowed candidate equally likely in every slot.
 
@@ -109,6 +140,35 @@ class UniformSlatePolicy:
         self, context: Mapping[str, Any], allowed: Sequence[Candidate], slot_features: Mapping[str, Any], position: int
     ) -> np.ndarray:
         return np.full(len(allowed), 1.0 / len(allowed))
+
+    def served_probabilities(self, allowed: np.ndarray, served: np.ndarray, ids: Sequence[str], ident: np.ndarray) -> np.ndarray:
+        """Vectorised replay (see :func:`served_probabilities`): 1/k among k allowed."""
+        count = allowed.sum(axis=2)
+        uniform = 1.0 / np.maximum(count, 1)
+        return clean_served(uniform, uniform, count)
+
+
+class VectorSlatePolicy(SlatePolicy, Protocol):
+    """A policy whose replay needs no per-slot call: the nightly report replays it for a
+    whole chunk of logged slates at once (:func:`served_probabilities`)."""
+
+    def served_probabilities(self, allowed: np.ndarray, served: np.ndarray, ids: Sequence[str], ident: np.ndarray) -> np.ndarray:
+        """``(D, S)``: the cleaned probability of the served item of each slot, assuming it was
+        allowed. ``allowed`` ``(D, S, C)`` masks, ``served`` ``(D, S)`` candidate columns,
+        ``ident`` ``(D, C)`` codes of candidate ids into ``ids``."""
+        ...
+
+
+def clean_served(raw: np.ndarray, smallest: np.ndarray, count: np.ndarray, min_share: float = MIN_SHARE) -> np.ndarray:
+    """:func:`clean_pmf` of many distributions at once, at one entry each: ``raw`` is that
+    entry of a normalised distribution over ``count`` actions and ``smallest`` its least entry.
+
+    >>> pmf = np.array([0.0, 0.25, 0.75])
+    >>> clean_served(pmf, np.full(3, 0.0), np.full(3, 3)).tolist() == clean_pmf(pmf).tolist()
+    True
+    """
+    floor = min_share / np.maximum(count, 1)
+    return np.where(smallest < floor, (1.0 - min_share) * raw + floor, raw)
 
 
 def fill_slate(
@@ -142,6 +202,43 @@ def fill_slate(
     return result
 
 
+def replay_allowed(
+    policy: SlatePolicy,
+    context: Mapping[str, Any],
+    candidates: Sequence[Candidate],
+    slots: Sequence[tuple[str, Mapping[str, Any]]],
+    served: Sequence[int],
+    allowed: np.ndarray,
+) -> list[float]:
+    """:func:`replay_slate` with each slot's allowed set given as a row of ``allowed``
+    (``policies.guards.allowed_masks``) and the served items as candidate indices.
+
+    The policy is asked exactly what :func:`replay_slate` asks it, so the probabilities are
+    the same; candidate ids must be distinct (the served item is found by position).
+
+    >>> cands = [Candidate("a"), Candidate("b"), Candidate("c")]
+    >>> masks = np.array([[True, True, True], [False, True, True]])
+    >>> replay_allowed(UniformSlatePolicy(), {}, cands, [("s0", {}), ("s1", {})], [0, 2], masks)
+    [0.3333333333333333, 0.5]
+    """
+    probabilities: list[float] = []
+    for position, ((_, slot_features), index) in enumerate(zip(slots, served)):
+        row = allowed[position]
+        if not row[index]:
+            probabilities.append(0.0)
+            continue
+        columns = np.flatnonzero(row)
+        allowed_here = [candidates[i] for i in columns]
+        probabilities.append(_asked(policy, context, allowed_here, slot_features, position, int(np.searchsorted(columns, index))))
+    return probabilities
+
+
+def _asked(policy: SlatePolicy, context: Mapping[str, Any], allowed: Sequence[Candidate],
+           slot_features: Mapping[str, Any], position: int, index: int) -> float:
+    """The one question both replays ask: the cleaned probability of ``allowed[index]``."""
+    return float(clean_pmf(policy.slot_distribution(context, allowed, slot_features, position))[index])
+
+
 def replay_slate(
     policy: SlatePolicy,
     context: Mapping[str, Any],
@@ -162,8 +259,7 @@ def replay_slate(
         allowed = [candidate for candidate in candidates if eligible(candidate, chosen)]
         ids = [candidate.id for candidate in allowed]
         if item_id in ids:
-            pmf = clean_pmf(policy.slot_distribution(context, allowed, slot_features, position))
-            probabilities.append(float(pmf[ids.index(item_id)]))
+            probabilities.append(_asked(policy, context, allowed, slot_features, position, ids.index(item_id)))
         else:
             probabilities.append(0.0)
         chosen.append(by_id[item_id])

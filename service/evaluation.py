@@ -74,7 +74,7 @@ def evaluation_query(kind: str, since_ms: int, until_ms: int) -> dict[str, Any]:
     return {"kind": kind, "t": {"$gte": since_ms, "$lt": until_ms}, "activated": True, "learn_version": {"$ne": None}}
 
 
-def _slots(decision: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+def slot_pairs(decision: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
     return [(slot["id"], slot.get("features") or {}) for slot in decision["slots"]]
 
 
@@ -114,7 +114,7 @@ def slate_chunk(
             replayed = logged
         else:
             replayed = replay_slate(
-                target, decision["context"], candidates_of(decision), _slots(decision), [c["item_id"] for c in chosen],
+                target, decision["context"], candidates_of(decision), slot_pairs(decision), [c["item_id"] for c in chosen],
                 replay_rule(decision, cap_free),
             )
         rewards = decision.get("reward") or [0.0] * len(chosen)

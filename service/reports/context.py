@@ -44,6 +44,8 @@ class ReportContext:
     min_decisions: int = 100
     progress: Progress = field(default_factory=NoProgress)
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: What one section's pass over the log leaves for a later one (one read, not two).
+    shared: dict[str, Any] = field(default_factory=dict)
     _counts: dict[str, int] | None = None
 
     @property

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
@@ -50,34 +51,62 @@ IGNORED: dict[str, tuple[str, Callable[[ReportContext, Sequence[Mapping[str, Any
 }
 
 
-def kind_health(ctx: ReportContext, kind: str) -> dict[str, Any]:
-    meaning, ignored_of = IGNORED[kind]
-    decisions = activated = joined = ignored = 0
-    smallest = smallest_joint = math.inf
-    iterator = ctx.tracked(ctx.store.iter_decisions(ctx.window_query(kind=kind)))
-    while batch := list(islice(iterator, CHUNK)):
-        decisions += len(batch)
-        activated += sum(1 for d in batch if d.get("activated"))
+@dataclass
+class KindTally:
+    """What ``data_health`` counts for one kind, fed batch by batch (by its own pass over the
+    log, or by the slate section's, which reads the same decisions: one read, not two)."""
+
+    kind: str
+    decisions: int = 0
+    activated: int = 0
+    joined: int = 0
+    ignored: int = 0
+    smallest: float = math.inf
+    smallest_joint: float = math.inf
+
+    def add(self, ctx: ReportContext, batch: Sequence[Mapping[str, Any]]) -> None:
+        self.decisions += len(batch)
+        self.activated += sum(1 for d in batch if d.get("activated"))
         done = [d for d in batch if d.get("learn_version") is not None]
-        joined += len(done)
+        self.joined += len(done)
         if done:
-            ignored += ignored_of(ctx, done)
+            self.ignored += IGNORED[self.kind][1](ctx, done)
         for d in batch:
             probabilities = logged_probabilities(d)
             if probabilities:
-                smallest = min(smallest, *probabilities)
-                smallest_joint = min(smallest_joint, math.prod(probabilities))
-    return {
-        "decisions": decisions,
-        "activated": activated,
-        "joined": joined,
-        "share_joined": joined / decisions if decisions else None,
-        "ignored": ignored,
-        "share_ignored": ignored / joined if joined else None,
-        "ignored_means": meaning,
-        "smallest_probability": None if smallest == math.inf else smallest,
-        "smallest_joint_probability": None if smallest_joint == math.inf else smallest_joint,
-    }
+                self.smallest = min(self.smallest, *probabilities)
+                self.smallest_joint = min(self.smallest_joint, math.prod(probabilities))
+
+    def result(self) -> dict[str, Any]:
+        decisions, joined = self.decisions, self.joined
+        return {
+            "decisions": decisions,
+            "activated": self.activated,
+            "joined": joined,
+            "share_joined": joined / decisions if decisions else None,
+            "ignored": self.ignored,
+            "share_ignored": self.ignored / joined if joined else None,
+            "ignored_means": IGNORED[self.kind][0],
+            "smallest_probability": None if self.smallest == math.inf else self.smallest,
+            "smallest_joint_probability": None if self.smallest_joint == math.inf else self.smallest_joint,
+        }
+
+
+def kind_health(ctx: ReportContext, kind: str) -> dict[str, Any]:
+    """This kind's health, from a pass over the log unless an earlier section made one."""
+    shared = ctx.shared.get(tally_key(kind))
+    if shared is not None:
+        return shared.result()
+    tally = KindTally(kind)
+    iterator = ctx.tracked(ctx.store.iter_decisions(ctx.window_query(kind=kind)))
+    while batch := list(islice(iterator, CHUNK)):
+        tally.add(ctx, batch)
+    return tally.result()
+
+
+def tally_key(kind: str) -> str:
+    """Where a section that read every ``kind`` decision of the window leaves its tally."""
+    return f"data_health:{kind}"
 
 
 def health_verdicts(ctx: ReportContext, counts: Mapping[str, int], kinds: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -6,6 +6,11 @@ with mergeable statistics, gives for every target policy its cascade IPS and
 self-normalised cascade IPS values with intervals, its weight diagnostics, and its paired
 difference from the live policy (per-decision cascade IPS values of target minus logged,
 t-interval and p-value), so memory stays flat however long the log.
+
+The same pass feeds data health (one read of the log, not two). Targets without a model
+are replayed for a whole chunk at once (service/reports/slate_block.py); model-backed
+ones (``learned``, ``cap_free_greedy``) above ``REPORT_REPLAY_SAMPLE`` decisions on a
+uniform random sample (service/reports/replay_sample.py), and their rows say so.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping
+from itertools import islice
 from typing import Any
 
 from scipy import stats
@@ -21,9 +27,13 @@ from bandit.errors import InvalidInput
 from bandit.ope import CascadeIPS, SNCascadeIPS, StreamingDiagnostics, StreamingEstimate
 from bandit.ope.moments import Moments
 from policies.slate_baselines import CapFreeGreedySlatePolicy, MostPopularSlatePolicy
-from policies.slates import SlatePolicy
-from service.evaluation import CHUNK, evaluation_query, slate_chunk
+from policies.slates import LearnedSlatePolicy, RecallingModel, SlatePolicy
+from service.evaluation import CHUNK, evaluation_query
 from service.reports.context import ReportContext, covers_zero, interval_dict, verdict
+from service.reports.health import CHUNK as HEALTH_CHUNK
+from service.reports.health import KindTally, tally_key
+from service.reports.replay_sample import ReplaySample
+from service.reports.slate_block import SlateBlock
 from service.targets import slate_targets
 
 #: Consumptions this long before the window make the most-popular baseline's table.
@@ -54,9 +64,11 @@ def popularity_table(ctx: ReportContext) -> tuple[dict[str, int], dict[str, Any]
 
 def report_targets(ctx: ReportContext, popularity: Mapping[str, int]) -> dict[str, SlatePolicy | None]:
     targets = slate_targets(ctx.runtime, ("logged", "learned", "uniform"))
-    model, _ = ctx.runtime.slate_models.current()
+    # One model behind both, remembering its answers: they often ask it the same question.
+    model = RecallingModel(ctx.runtime.slate_models.current()[0])
+    targets["learned"] = LearnedSlatePolicy(model)  # type: ignore[arg-type]
     targets["most_popular"] = MostPopularSlatePolicy(popularity)
-    targets["cap_free_greedy"] = CapFreeGreedySlatePolicy(model)
+    targets["cap_free_greedy"] = CapFreeGreedySlatePolicy(model)  # type: ignore[arg-type]
     return targets
 
 
@@ -82,31 +94,59 @@ def _estimate(summary: StreamingEstimate, alpha: float) -> dict[str, float | Non
         return {"value": None, "low": None, "high": None}
 
 
-def evaluate(ctx: ReportContext, targets: Mapping[str, SlatePolicy | None]) -> list[dict[str, Any]]:
-    """Values, diagnostics and differences from the live policy, in one pass over the log."""
+def sampled_targets(targets: Mapping[str, SlatePolicy | None]) -> list[str]:
+    """Targets replayed one slot at a time (a VW model behind them): those the report
+    replays on :class:`ReplaySample` only; the others are vectorised over every decision."""
+    return [name for name, target in targets.items() if target is not None and not hasattr(target, "served_probabilities")]
+
+
+def evaluate(ctx: ReportContext, targets: Mapping[str, SlatePolicy | None], sample: ReplaySample) -> list[dict[str, Any]]:
+    """Values, diagnostics and differences from the live policy, in one pass over the log.
+
+    The pass reads every slate decision of the window once: all of them feed the data
+    health tally (left in ``ctx.shared`` for that section), the joined ones the estimates.
+    """
     estimators = (CascadeIPS(), SNCascadeIPS())
     sums = {name: [StreamingEstimate(e) for e in estimators] for name in targets}
     weights = {name: StreamingDiagnostics() for name in targets}
     differences: dict[str, Moments | None] = {name: None for name in targets}
-    chunk: list[Any] = []
-    query = evaluation_query("slate", ctx.since_ms, ctx.until_ms)
+    on_sample = set(sampled_targets(targets))
+    read = 0
 
     def consume(chunk: list[Any]) -> None:
-        datas = {name: slate_chunk(chunk, target) for name, target in targets.items()}
-        live = estimators[0].columns(datas["logged"])[0]
-        for name, data in datas.items():
+        nonlocal read
+        block = SlateBlock.of(chunk)
+        part = sample.among(read, read + len(chunk))
+        read += len(chunk)
+        replayed = block.replay_all({name: t for name, t in targets.items() if name not in on_sample})
+        if part.any():
+            replayed.update(block.replay_all({name: targets[name] for name in on_sample}, part))
+        live = {}
+        for name, p_target in replayed.items():
+            subset = part if name in on_sample else None
+            key = "all" if subset is None else "sample"
+            if key not in live:  # the live policy's per-decision values on the same decisions, for pairing
+                live[key] = estimators[0].columns(block.rows(block.p_log, subset))[0]
+            data = block.rows(p_target, subset)
             sums[name] = [summary.update(data) for summary in sums[name]]
             weights[name] = weights[name].update(data)
-            moments = Moments.of((estimators[0].columns(data)[0] - live)[None, :])
+            moments = Moments.of((estimators[0].columns(data)[0] - live[key])[None, :])
             differences[name] = moments if differences[name] is None else differences[name] + moments
 
-    for decision in ctx.tracked(ctx.store.iter_decisions(query)):
-        chunk.append(decision)
-        if len(chunk) == CHUNK:
-            consume(chunk)
-            chunk = []
+    tally = KindTally("slate")
+    chunk: list[Any] = []
+    iterator = ctx.tracked(ctx.store.iter_decisions(ctx.window_query(kind="slate")))
+    while batch := list(islice(iterator, HEALTH_CHUNK)):
+        tally.add(ctx, batch)
+        for decision in batch:  # evaluation_query, in Python
+            if decision.get("activated") is True and decision.get("learn_version") is not None:
+                chunk.append(decision)
+                if len(chunk) == CHUNK:
+                    consume(chunk)
+                    chunk = []
     if chunk:
         consume(chunk)
+    ctx.shared[tally_key("slate")] = tally
     rows = []
     for name in targets:
         d = weights[name].result()
@@ -120,6 +160,9 @@ def evaluate(ctx: ReportContext, targets: Mapping[str, SlatePolicy | None]) -> l
             "diagnostics": {"rows": d.n, "effective_sample_size": d.effective_sample_size, "max_weight": d.max_weight,
                             "mean_weight": d.mean_weight, "zero_target_share": d.zero_target_share},
             "vs_live": None if name == "logged" else paired(differences[name], ctx.alpha),
+            # Set when this target was replayed on a random sample of the window's decisions.
+            "sample": {"decisions": sums[name][0].n, "population": sample.population}
+            if name in on_sample and not sample.complete else None,
         })
     return rows
 
@@ -138,17 +181,25 @@ def slate_verdicts(ctx: ReportContext, rows: list[dict[str, Any]]) -> list[dict[
         if tiny or covers_zero(diff["low"], diff["high"]):
             text = (f"Not enough data to tell whether {row['policy']} would do better or worse than the live policy "
                     f"(difference {_num(diff['difference'])} per slate, {span}).")
-            found.append(verdict("not_enough_data", text, policy=row["policy"]))
+            found.append(verdict("not_enough_data", text + _sampled(row), policy=row["policy"]))
         else:
             direction = "more" if diff["difference"] > 0 else "less"
             text = (f"{row['policy']} would earn {abs(diff['difference']):.3f} {direction} reward per slate than the live "
                     f"policy ({span}, p = {diff['p_value']:.2g}).")
-            found.append(verdict("finding", text, policy=row["policy"]))
+            found.append(verdict("finding", text + _sampled(row), policy=row["policy"]))
         ess, slots = row["diagnostics"]["effective_sample_size"], row["diagnostics"]["rows"]
         if slots and ess < max(30.0, 0.1 * slots):
             found.append(verdict("warning", f"Estimates for {row['policy']} rest on few decisions: effective sample "
                                  f"size {ess:.0f} of {slots} served slots.", policy=row["policy"]))
     return found
+
+
+def _sampled(row: Mapping[str, Any]) -> str:
+    sample = row.get("sample")
+    if not sample:
+        return ""
+    return (f" Estimated on a random sample of {sample['decisions']:,} of the {sample['population']:,} decisions "
+            "(its replay is too slow for all of them).")
 
 
 def _num(value: float | None) -> str:
@@ -159,9 +210,14 @@ def slates_section(ctx: ReportContext) -> dict[str, Any]:
     popularity, source = popularity_table(ctx)
     base = {"estimator": "CascadeIPS", "alpha": ctx.alpha, "model_version": ctx.runtime.slate_models.version_id,
             "popularity": source}
-    if ctx.store.count_decisions(evaluation_query("slate", ctx.since_ms, ctx.until_ms)) == 0:
+    evaluated = ctx.store.count_decisions(evaluation_query("slate", ctx.since_ms, ctx.until_ms))
+    if evaluated == 0:
         note = "no joined slate decisions in the window"
         return {"status": "no_data", "note": note, **base, "policies": [],
                 "verdicts": [verdict("not_enough_data", f"Not enough data to tell: {note}.")]}
-    rows = evaluate(ctx, report_targets(ctx, popularity))
-    return {"status": "ok", "note": None, **base, "policies": rows, "verdicts": slate_verdicts(ctx, rows)}
+    targets = report_targets(ctx, popularity)
+    sample = ReplaySample.for_window(evaluated, ctx.runtime.config, ctx.since_ms, ctx.until_ms)
+    rows = evaluate(ctx, targets, sample)
+    replay = {**sample.as_dict(), "targets": sampled_targets(targets)}
+    return {"status": "ok", "note": None, **base, "replay_sample": replay, "policies": rows,
+            "verdicts": slate_verdicts(ctx, rows)}
