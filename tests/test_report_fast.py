@@ -179,8 +179,12 @@ class ListStore:
     def __init__(self, docs: list[dict[str, Any]]) -> None:
         self.docs = docs
 
-    def iter_decisions(self, query: dict[str, Any]) -> Any:
-        return iter(self.docs)
+    def iter_decisions(self, query: dict[str, Any], light: bool = False) -> Any:
+        return iter(self.docs)  # light or not: the same documents, which carry everything
+
+    def decisions_by_id(self, ids: list[str]) -> list[dict[str, Any]]:
+        by_id = {doc["_id"]: doc for doc in self.docs}
+        return [by_id[i] for i in ids]
 
     def outcomes_for(self, ids: list[str]) -> dict[str, list[Any]]:
         return {i: [] for i in ids}

@@ -269,10 +269,18 @@ def test_slate_decisions_are_stored_compact_and_read_back_whole(store: Store, mo
     packed = json.loads(raw["packed"])
     refs = packed["candidates"]
     assert refs[0]["item"] == refs[2]["item"] != refs[1]["item"]
-    assert "features" not in refs[0] and refs[0]["satiation"] == {"exp_cat": 0.5}
-    assert packed["allowed_at"] == [[0, 1, 2], [2]] and packed["distribution"] == [[0.25, 0.5, 0.25], [1.0]]
+    assert "features" not in refs[0] and "satiation" not in refs[0] and packed["allowed_at"] == [[0, 1, 2], [2]]
+    assert json.loads(raw["packed_satiation"]) == [{"exp_cat": 0.5}] * 3
+    assert json.loads(raw["packed_distribution"]) == [[0.25, 0.5, 0.25], [1.0]]
+    # A light read: who was offered and served, without features, satiation or distributions.
+    (light,) = store.iter_decisions({"_id": "s1"}, light=True)
+    assert light["candidates"] == [{"id": c["id"], "category": "c", "creator": None, "kind": "single"} for c in full["candidates"]]
+    assert light["chosen"][0] == {"slot": 0, "item_id": "y", "probability": 0.5, "allowed": ["x", "y", "z"]}
+    assert {k: v for k, v in light.items() if k not in ("candidates", "chosen")} == {
+        k: v for k, v in full.items() if k not in ("candidates", "chosen")}
     assert store.db["logged_items"].count_documents({}) == 2  # x and z share a body
     assert store.get_decision("s1") == full
+    assert store.decisions_by_id(["nope", "s1"]) == [full]
     # Another process (its own Store, cold caches) logs the same bodies and reads them back.
     other = Store(mongo_uri, store.db.name)
     assert other.insert_decision({**full, "_id": "s2"}) is None

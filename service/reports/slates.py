@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from itertools import islice
 from typing import Any
 
+import numpy as np
 from scipy import stats
 
 from bandit.errors import InvalidInput
@@ -115,9 +116,16 @@ def evaluate(ctx: ReportContext, targets: Mapping[str, SlatePolicy | None], samp
 
     def consume(chunk: list[Any]) -> None:
         nonlocal read
-        block = SlateBlock.of(chunk)
         part = sample.among(read, read + len(chunk))
         read += len(chunk)
+        if light and part.any():  # the sampled decisions are replayed by a model: read them whole
+            positions = np.flatnonzero(part)
+            whole = ctx.store.decisions_by_id([chunk[i]["_id"] for i in positions])
+            if len(whole) != len(positions):
+                raise RuntimeError("sampled decisions vanished from the store during the report")
+            for i, doc in zip(positions, whole):
+                chunk[i] = doc
+        block = SlateBlock.of(chunk)
         replayed = block.replay_all({name: t for name, t in targets.items() if name not in on_sample})
         if part.any():
             replayed.update(block.replay_all({name: targets[name] for name in on_sample}, part))
@@ -135,7 +143,10 @@ def evaluate(ctx: ReportContext, targets: Mapping[str, SlatePolicy | None], samp
 
     tally = KindTally("slate")
     chunk: list[Any] = []
-    iterator = ctx.tracked(ctx.store.iter_decisions(ctx.window_query(kind="slate")))
+    # Light documents (no features, satiation or distributions) unless every decision is
+    # replayed by a model anyway: then whole ones, in the one read.
+    light = not sample.complete and bool(on_sample)
+    iterator = ctx.tracked(ctx.store.iter_decisions(ctx.window_query(kind="slate"), light=light))
     while batch := list(islice(iterator, HEALTH_CHUNK)):
         tally.add(ctx, batch)
         for decision in batch:  # evaluation_query, in Python

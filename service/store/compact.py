@@ -40,7 +40,11 @@ from pymongo.database import Database
 
 ITEM_FIELDS = ("features", "category", "creator", "kind")
 PACKED = "packed"
+PACKED_SATIATION = "packed_satiation"
+PACKED_DISTRIBUTION = "packed_distribution"
 PACKED_SLOT_FIELDS = ("allowed_at", "distribution")
+#: Never queried, and many small values each (nx-27017 costs per value): packed too.
+PACKED_TOP_LEVEL = ("caps", "excluded", "slots", "exploration")
 DUPLICATE_KEY = 11000
 CACHE_LIMIT = 200_000
 
@@ -107,10 +111,13 @@ class ItemLog:
         self._stored.update(new)
         _remember(new)
 
-    def expand(self, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Full documents (in place) from stored ones; one read for bodies not cached."""
+    def expand(self, docs: list[dict[str, Any]], features: bool = True) -> list[dict[str, Any]]:
+        """Full documents (in place) from stored ones; one read for bodies not cached.
+        ``features=False``: light documents — candidates with their category, creator and
+        kind but no features or satiation, served slots without distributions (copying and
+        parsing those is most of the cost of a read)."""
         for doc in docs:
-            unpack(doc)
+            unpack(doc, satiation=features, distributions=features)
         wanted = {c["item"] for doc in docs for c in doc.get("candidates") or () if "item" in c}
         bodies = {digest: _bodies.get(digest) for digest in wanted}
         missing = [digest for digest, body in bodies.items() if body is None]
@@ -119,31 +126,37 @@ class ItemLog:
             _remember(found)
             bodies.update(found)
         for doc in docs:
-            self._expand_one(doc, bodies)
+            self._expand_one(doc, bodies, features)
         return docs
 
-    def expand_iter(self, docs: Iterable[dict[str, Any]], chunk: int = 1000) -> Iterator[dict[str, Any]]:
+    def expand_iter(
+        self, docs: Iterable[dict[str, Any]], chunk: int = 1000, features: bool = True
+    ) -> Iterator[dict[str, Any]]:
         """:meth:`expand` over a stream, ``chunk`` documents at a time."""
         batch: list[dict[str, Any]] = []
         for doc in docs:
             batch.append(doc)
             if len(batch) >= chunk:
-                yield from self.expand(batch)
+                yield from self.expand(batch, features)
                 batch = []
         if batch:
-            yield from self.expand(batch)
+            yield from self.expand(batch, features)
 
     @staticmethod
-    def _expand_one(doc: dict[str, Any], bodies: dict[str, Any]) -> None:
+    def _expand_one(doc: dict[str, Any], bodies: dict[str, Any], features: bool) -> None:
         candidates = doc.get("candidates")
         if not candidates or "item" not in candidates[0]:
             return  # not a slate, or written before compaction
         full = []
         for ref in candidates:
             body = bodies[ref["item"]]
-            # Own copy of the features map: a reader that edits it must not edit the cache.
-            full.append({"id": ref["id"], **body, "features": dict(body.get("features") or {}),
-                         **{k: v for k, v in ref.items() if k not in ("id", "item")}})
+            extra = {k: v for k, v in ref.items() if k not in ("id", "item")}
+            if features:
+                # Own copy of the features map: a reader that edits it must not edit the cache.
+                full.append({"id": ref["id"], **body, "features": dict(body.get("features") or {}), **extra})
+            else:
+                full.append({"id": ref["id"], "category": body.get("category"), "creator": body.get("creator"),
+                             "kind": body.get("kind"), **extra})
         doc["candidates"] = full
         ids = [candidate["id"] for candidate in full]
         doc["chosen"] = [
@@ -154,35 +167,70 @@ class ItemLog:
 
 
 def pack(doc: dict[str, Any]) -> dict[str, Any]:
-    """The stored form of a compact decision: its bulky parts as one JSON string.
+    """The stored form of a compact decision: its bulky parts as JSON strings, in three
+    fields so a reader can leave out what it does not need: ``packed`` (candidate
+    references and each served slot's ``allowed_at``: every replay needs them),
+    ``packed_satiation`` (each candidate's satiation features: learning and model replays)
+    and ``packed_distribution`` (each served slot's distribution: off-policy diagnostics).
 
-    >>> stored = pack({"_id": "e", "candidates": [{"id": "a", "item": "h"}],
+    >>> stored = pack({"_id": "e", "candidates": [{"id": "a", "item": "h", "satiation": {"exp_cat": 1.0}}],
     ...                "chosen": [{"slot": 0, "item_id": "a", "probability": 1.0, "allowed_at": [0], "distribution": [1.0]}]})
     >>> sorted(stored), stored["chosen"]
-    (['_id', 'chosen', 'packed'], [{'slot': 0, 'item_id': 'a', 'probability': 1.0}])
-    >>> unpack(stored)["chosen"][0]["distribution"]
-    [1.0]
+    (['_id', 'chosen', 'packed', 'packed_distribution', 'packed_satiation'], [{'slot': 0, 'item_id': 'a', 'probability': 1.0}])
+    >>> back = unpack(dict(stored))
+    >>> back["chosen"][0]["distribution"], back["candidates"]
+    ([1.0], [{'id': 'a', 'item': 'h', 'satiation': {'exp_cat': 1.0}}])
+    >>> unpack({k: v for k, v in stored.items() if k != "packed_satiation"})["candidates"]  # projected away
+    [{'id': 'a', 'item': 'h'}]
     """
     chosen = doc.get("chosen") or []
+    candidates = doc.get("candidates") or []
     body = {
-        "candidates": doc.get("candidates"),
-        **{field: [choice.get(field) for choice in chosen] for field in PACKED_SLOT_FIELDS},
+        "candidates": [{k: v for k, v in c.items() if k != "satiation"} for c in candidates],
+        "allowed_at": [choice.get("allowed_at") for choice in chosen],
+        "top": {key: doc[key] for key in PACKED_TOP_LEVEL if key in doc},
     }
-    packed = {key: value for key, value in doc.items() if key != "candidates"}
+    packed = {key: value for key, value in doc.items() if key != "candidates" and key not in PACKED_TOP_LEVEL}
     packed["chosen"] = [{k: v for k, v in choice.items() if k not in PACKED_SLOT_FIELDS} for choice in chosen]
-    packed[PACKED] = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    packed[PACKED] = _dumps(body)
+    packed[PACKED_SATIATION] = _dumps([c.get("satiation") for c in candidates])
+    packed[PACKED_DISTRIBUTION] = _dumps([choice.get("distribution") for choice in chosen])
     return packed
 
 
-def unpack(doc: dict[str, Any]) -> dict[str, Any]:
-    """A stored decision with its packed parts back in place (in place; a no-op on others)."""
+def unpack(doc: dict[str, Any], satiation: bool = True, distributions: bool = True) -> dict[str, Any]:
+    """A stored decision with its packed parts back in place (in place; a no-op on others).
+    A part a projection left out stays out (no ``satiation`` or ``distribution`` keys), as
+    does one not asked for (left unparsed)."""
     text = doc.pop(PACKED, None)
+    satiation_text = doc.pop(PACKED_SATIATION, None)
+    distribution = doc.pop(PACKED_DISTRIBUTION, None)
+    if not satiation:
+        satiation_text = None
+    if not distributions:
+        distribution = None
     if text is None:
         return doc
     body = json.loads(text)
-    doc["candidates"] = body["candidates"]
-    for field in PACKED_SLOT_FIELDS:
-        for choice, value in zip(doc.get("chosen") or [], body[field]):
+    doc.update(body.get("top") or {})
+    candidates = doc["candidates"] = body["candidates"]
+    chosen = doc.get("chosen") or []
+    for choice, value in zip(chosen, body["allowed_at"]):
+        if value is not None:
+            choice["allowed_at"] = value
+    if "distribution" in body and distributions:  # written when everything was one string (before the split)
+        distribution = body["distribution"]
+    elif distribution is not None:
+        distribution = json.loads(distribution)
+    for choice, value in zip(chosen, distribution or ()):
+        if value is not None:
+            choice["distribution"] = value
+    if satiation_text is not None:
+        for candidate, value in zip(candidates, json.loads(satiation_text)):
             if value is not None:
-                choice[field] = value
+                candidate["satiation"] = value
     return doc
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)

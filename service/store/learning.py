@@ -23,11 +23,6 @@ from service.store.compact import ItemLog, unpack
 from service.store.mapping import _mapped
 
 
-#: Top-level fields no learner reads, left on the server: the cap bookkeeping alone is a
-#: third of a slate decision's native values, and nx-27017 costs per value.
-UNLEARNED_FIELDS = {"excluded": 0, "caps": 0, "exploration": 0, "request_digest": 0}
-
-
 def _modified(result: UpdateResult | BulkWriteResult) -> int:
     """Documents a write modified; 0 when unacknowledged (``w=0``): the read-back decides."""
     return result.modified_count if result.acknowledged else 0
@@ -47,8 +42,10 @@ class LearningOps:
         has not seen with :meth:`logged_item_bodies`: expanding 50 candidates per decision
         was as costly as reading the decision."""
         query = {"kind": kind, "learn_version": None, "activated": True, "window_end": {"$lte": now_ms}}
-        cursor = self.decisions.find(query, UNLEARNED_FIELDS).sort("window_end", 1).limit(limit)
-        return [unpack(doc) for doc in cursor]
+        # No projection (nx-27017 applies one in Python, slower than sending the fields);
+        # the distributions, which the learner does not use, are left unparsed instead.
+        cursor = self.decisions.find(query).sort("window_end", 1).limit(limit)
+        return [unpack(doc, distributions=False) for doc in cursor]
 
     @_mapped
     def logged_item_bodies(self, digests: Collection[str]) -> dict[str, dict[str, Any]]:

@@ -122,8 +122,19 @@ class Store(LearningOps):
         return int(found[0]["n"]) if found else 0
 
     @_mapped
-    def iter_decisions(self, query: dict[str, Any], batch_size: int = 1000) -> Iterator[dict[str, Any]]:
-        yield from self.item_log.expand_iter(self.decisions.find(query).sort("t", 1).batch_size(batch_size), batch_size)
+    def iter_decisions(self, query: dict[str, Any], batch_size: int = 1000, light: bool = False) -> Iterator[dict[str, Any]]:
+        """Decisions in event-time order. ``light``: slate candidates without features or
+        satiation, served slots without distributions (what costs most in a read, after the
+        server; service/store/compact.py) — for readers of ids, categories and rewards."""
+        # No projection: nx-27017 applies one in Python and reads slower with it than without.
+        cursor = self.decisions.find(query).sort("t", 1).batch_size(batch_size)
+        yield from self.item_log.expand_iter(cursor, batch_size, features=not light)
+
+    @_mapped
+    def decisions_by_id(self, event_ids: list[str]) -> list[dict[str, Any]]:
+        """Whole decisions, in the order of ``event_ids`` (those that exist)."""
+        found = {doc["_id"]: doc for doc in self.item_log.expand(list(self.decisions.find({"_id": {"$in": event_ids}})))}
+        return [found[event_id] for event_id in event_ids if event_id in found]
 
     @_mapped
     def recent_slates(self, user: str, since_ms: int, limit: int, candidates: bool = True) -> list[dict[str, Any]]:
@@ -133,7 +144,7 @@ class Store(LearningOps):
         Top-level projection only: nx-27017 drops array sub-field projections (docs/store.md)."""
         projection = {"t": 1, "chosen": 1, "activated": 1, "window_end": 1}
         if candidates:
-            projection.update(candidates=1, packed=1)
+            projection.update(candidates=1, packed=1, packed_satiation=1, packed_distribution=1)
         query = {"user": user, "kind": "slate", "t": {"$gte": since_ms}}
         return self.item_log.expand(list(self.decisions.find(query, projection).sort("t", -1).limit(limit)))
 
