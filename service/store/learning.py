@@ -23,6 +23,11 @@ from service.store.compact import ItemLog, unpack
 from service.store.mapping import _mapped
 
 
+def due_query(kind: str, now_ms: int) -> dict[str, Any]:
+    """Decisions of ``kind`` to learn: activated, not yet learned, reward window closed."""
+    return {"kind": kind, "learn_version": None, "activated": True, "window_end": {"$lte": now_ms}}
+
+
 def _modified(result: UpdateResult | BulkWriteResult) -> int:
     """Documents a write modified; 0 when unacknowledged (``w=0``): the read-back decides."""
     return result.modified_count if result.acknowledged else 0
@@ -41,10 +46,9 @@ class LearningOps:
         back whole. For the learner, which keys item texts by hash and reads the bodies it
         has not seen with :meth:`logged_item_bodies`: expanding 50 candidates per decision
         was as costly as reading the decision."""
-        query = {"kind": kind, "learn_version": None, "activated": True, "window_end": {"$lte": now_ms}}
         # No projection (nx-27017 applies one in Python, slower than sending the fields);
         # the distributions, which the learner does not use, are left unparsed instead.
-        cursor = self.decisions.find(query).sort("window_end", 1).limit(limit)
+        cursor = self.decisions.find(due_query(kind, now_ms)).sort("window_end", 1).limit(limit)
         return [unpack(doc, distributions=False) for doc in cursor]
 
     @_mapped

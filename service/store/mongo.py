@@ -20,7 +20,7 @@ from pymongo.write_concern import WriteConcern
 
 from bandit.errors import StoreError
 from service.store.compact import ItemLog
-from service.store.learning import LearningOps
+from service.store.learning import LearningOps, due_query
 from service.store.mapping import _mapped
 
 #: Event ids remembered per user so a retried update is applied once (see ``apply_user_event``).
@@ -111,8 +111,7 @@ class Store(LearningOps):
     @_mapped
     def due_decisions(self, kind: str, now_ms: int, limit: int) -> list[dict[str, Any]]:
         """Activated, not yet learned, reward window closed — oldest first."""
-        query = {"kind": kind, "learn_version": None, "activated": True, "window_end": {"$lte": now_ms}}
-        return self.item_log.expand(list(self.decisions.find(query).sort("window_end", 1).limit(limit)))
+        return self.item_log.expand(list(self.decisions.find(due_query(kind, now_ms)).sort("window_end", 1).limit(limit)))
 
     @_mapped
     def count_decisions(self, query: dict[str, Any] | None = None) -> int:
