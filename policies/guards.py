@@ -104,7 +104,57 @@ class CapState:
         return None
 
     def eligibility(self) -> Eligibility:
-        return lambda candidate, chosen: self.blocked_by(candidate, chosen) is None
+        """:meth:`blocked_by` as a rule for :func:`~policies.slates.fill_slate`, which asks it
+        for every candidate of every slot (~300 times a 50-candidate slate) about the same
+        few chosen prefixes: what a prefix holds is counted once per prefix, not per ask.
+
+        >>> rule = CapState(2, 1).eligibility()
+        >>> a, b = Candidate("a", category="x", creator="c1"), Candidate("b", category="x", creator="c1")
+        >>> rule(b, []), rule(b, [a]), rule(a, [a])
+        (True, False, False)
+        """
+        lifted_creators, exhausted = frozenset(self.lifted_creators), frozenset(self.exhausted_creators)
+        lifted_categories = frozenset(self.lifted_categories)
+        tallies: dict[tuple[tuple[str, str | None, str | None], ...], _Tally] = {}
+
+        def eligible(candidate: Candidate, chosen: Sequence[Candidate]) -> bool:
+            # Keyed by what the rule reads of each chosen item, so a rule kept across slates stays right.
+            key = tuple((other.id, other.creator, other.category) for other in chosen)
+            tally = tallies.get(key)
+            if tally is None:
+                if len(tallies) > 64:
+                    tallies.clear()
+                tally = tallies[key] = _Tally.of(chosen)
+            if candidate.id in tally.ids:
+                return False
+            creator = candidate.creator
+            if creator is not None:
+                same_creator = tally.creators.get(creator, 0)
+                if creator in exhausted and same_creator >= 1:
+                    return False
+                if creator not in lifted_creators and same_creator >= self.per_creator:
+                    return False
+            category = candidate.category
+            if category is not None and category not in lifted_categories:
+                return tally.categories.get(category, 0) < self.per_category
+            return True
+
+        return eligible
+
+
+@dataclass(frozen=True)
+class _Tally:
+    """What a chosen prefix holds: its ids, and how many items of each creator and category."""
+
+    ids: frozenset[str]
+    creators: Counter[str]
+    categories: Counter[str]
+
+    @classmethod
+    def of(cls, chosen: Sequence[Candidate]) -> _Tally:
+        return cls(frozenset(other.id for other in chosen),
+                   Counter(other.creator for other in chosen if other.creator is not None),
+                   category_counts(chosen))
 
 
 def cap_state(rules: SlateRules, view: UserView) -> CapState:
