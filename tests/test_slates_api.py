@@ -183,3 +183,18 @@ def test_explicit_feedback_shapes_the_next_slate_from_the_users_own_state(client
     assert min(chef_items() for _ in range(5)) >= 2
     runtime.store.feedback.delete_many({})  # the rules do not read the feedback log
     assert min(chef_items() for _ in range(3)) >= 2
+
+
+def test_logged_item_bodies_are_named_by_their_canonical_hash(client: Any, runtime: Any) -> None:
+    """The decider names each body for the store (service/slates.py) instead of letting
+    it hash again: the name must be the store's own canonical hash, whatever the key order."""
+    from service.store.compact import item_hash
+
+    features = [{"x": 1.5, "tags": ["a", "b"]}, {"tags": ["a", "b"], "x": 1.5}, {"x": 2.0}]
+    candidates = [{"id": f"i{k}", "category": "c", "features": f} for k, f in enumerate(features)]
+    for user in ("u1", "u2"):
+        assert client.post("/v1/slates", json={"user_id": user, "candidates": candidates, "slots": 2}).status_code == 201
+    bodies = list(runtime.store.db["logged_items"].find({}))
+    assert len(bodies) == 2  # i0 and i1 are one body in two key orders
+    for body in bodies:
+        assert body.pop("_id") == item_hash(body)

@@ -78,16 +78,18 @@ class ItemLog:
         self._stored: set[str] = set()  # hashes known to be in *this* database
 
     def compact(self, doc: dict[str, Any]) -> dict[str, Any]:
-        """The stored form of a decision; writes the item bodies it refers to first."""
+        """The stored form of a decision; writes the item bodies it refers to first.
+        A candidate may carry its body's :func:`item_hash` as ``item``; it must be that hash."""
         candidates = doc.get("candidates")
         if not candidates or doc.get("kind") != "slate":
             return doc
         refs, new = [], {}
         for candidate in candidates:
-            body = {key: candidate.get(key) for key in ITEM_FIELDS}
-            digest = item_hash(body)
+            # A caller that already named the body (service/slates.py, once per item) saves
+            # the canonical dump and hash: ~1 ms of a 50-candidate slate.
+            digest = candidate.get("item") or item_hash({key: candidate.get(key) for key in ITEM_FIELDS})
             if digest not in self._stored:
-                new[digest] = body
+                new[digest] = {key: candidate.get(key) for key in ITEM_FIELDS}
             refs.append({"id": candidate["id"], "item": digest,
                          **{k: v for k, v in candidate.items() if k not in ITEM_FIELDS and k != "id"}})
         if new:
