@@ -202,3 +202,31 @@ def test_streamed_comparison_equals_compare_across_chunks() -> None:
     assert (result["difference"], result["low"], result["high"], result["p_value"]) == pytest.approx(
         (batch.difference, batch.low, batch.high, batch.p_value), rel=1e-9)
     assert result["decisions"] == n
+
+
+def test_no_finding_rests_on_a_handful_of_heavily_weighted_prompts(runtime: Any) -> None:
+    """Public asked 5 times at 4% (weight 23) beside 145 private ones: the paired t-interval
+    for public − private excludes 0 by far (the 5 zeros have no sample variance), but an
+    effective sample size of 5 cannot carry a finding, for the visibility effect nor for
+    the "always graded/public" strategy."""
+    actions = ["none", "single/private", "single/public", "graded/private", "graded/public"]
+    distribution = [0.04, 0.02, 0.02, 0.88, 0.04]
+    for i in range(150):
+        public = i % 30 == 0
+        action = "graded/public" if public else "graded/private"
+        answered = not public and i % 5 < 3
+        doc = _prompt_doc(f"p{i}", 1000 + i, 0.0, "thumbs_up" if answered else None)
+        runtime.store.insert_decision({
+            **doc, "actions": actions, "distribution": distribution, "reward": 1.0 if answered else 0.0,
+            "chosen": {"index": actions.index(action), "action": action, "format": "graded",
+                       "visibility": "public" if public else "private", "probability": distribution[actions.index(action)]},
+        })
+    report = build_report(runtime, 0, 10_000)
+    vis = report["sections"]["visibility_effect"]
+    assert vis["decisions"] == 150 and vis["high"] < -0.3  # the interval alone would claim a large effect
+    assert vis["diagnostics"]["always_public"]["effective_sample_size"] == pytest.approx(5.0)
+    (said,) = [v for v in vis["verdicts"] if "segment" not in v]
+    assert said["level"] == "not_enough_data" and "effective sample size of 5.0 of 150" in said["text"], said
+    strategies = report["sections"]["prompt_strategies"]["verdicts"]
+    about = [v for v in strategies if v.get("policy") == "always:graded/public"]
+    assert about and all(v["level"] != "finding" for v in about), about

@@ -63,6 +63,10 @@ class FactorTally:
     def n(self) -> int:
         return self.weights_a.n
 
+    def smallest_ess(self) -> float:
+        """The smaller effective sample size of targets a and b: what a verdict rests on."""
+        return min(self.weights_a.result().effective_sample_size, self.weights_b.result().effective_sample_size)
+
 
 Cells = Counter[tuple[str, str, str]]  # (local day, visibility, format) → count
 
@@ -117,7 +121,7 @@ def visibility_effect(ctx: ReportContext) -> dict[str, Any]:
     by_day = [{"day": day, "visibility": v, "format": f, "prompts": shown[(day, v, f)], "answered": answered[(day, v, f)],
                **binomial(answered[(day, v, f)], shown[(day, v, f)], ctx.alpha)} for day, v, f in sorted(shown)]
     diff = total.paired["answered"].result(ctx.alpha)
-    verdicts = [paired_verdict(ctx, diff, total.n, VISIBILITY_WHAT, VISIBILITY_FOUND)]
+    verdicts = [paired_verdict(ctx, diff, total.n, VISIBILITY_WHAT, VISIBILITY_FOUND, ess=total.smallest_ess())]
     by_segment = []
     for name, part in sorted(segments.items(), key=lambda item: (-item[1].n, item[0]))[:MAX_SEGMENTS]:
         d = part.paired["answered"].result(ctx.alpha)
@@ -126,7 +130,7 @@ def visibility_effect(ctx: ReportContext) -> dict[str, Any]:
                            "always_private": estimate(part.b["answered"], ctx.alpha)})
         escaped = name.replace("{", "{{").replace("}", "}}")  # the client's segment value is not a format string
         verdicts.append(paired_verdict(ctx, d, part.n, f"{VISIBILITY_WHAT} in segment {name}",
-                                       VISIBILITY_FOUND + f" in segment {escaped}", segment=name))
+                                       VISIBILITY_FOUND + f" in segment {escaped}", ess=part.smallest_ess(), segment=name))
     return {
         "status": "ok" if total.n else "no_data", "note": None if total.n else "no prompt in the window asked",
         **base, **diff, "decisions": total.n,
@@ -170,5 +174,6 @@ def format_effect(ctx: ReportContext) -> dict[str, Any]:
         "decisions": total.n, **base, "single": levels[single], "graded": levels[graded], "difference": difference,
         "diagnostics": {"graded": diagnostics_dict(total.weights_a.result()),
                         "single": diagnostics_dict(total.weights_b.result())},
-        "verdicts": [paired_verdict(ctx, difference[k], total.n, *FORMAT_TEXT[k], metric=k) for k in FORMAT_METRICS],
+        "verdicts": [paired_verdict(ctx, difference[k], total.n, *FORMAT_TEXT[k], ess=total.smallest_ess(), metric=k)
+                     for k in FORMAT_METRICS],
     }
