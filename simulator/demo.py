@@ -187,9 +187,12 @@ def summary(demo: DemoResult) -> str:
     rows = demo.rows + demo.report_rows
     if rows:
         lines.append("\nTruth vs estimate (estimates from the logged prompt decisions, IPS, 95 % intervals; "
-                     "truth = the simulator's exact expectation on the same logged contexts):")
+                     "truth = the simulator's exact expectation on the same logged contexts; ESS = effective "
+                     "sample size of the weights: below 30 an interval is not to be trusted, and the report "
+                     "claims nothing from it):")
         lines.append(truth_table({row.name: row.truth for row in rows},
-                                 {row.name: (row.estimate, row.low, row.high) for row in rows}))
+                                 {row.name: (row.estimate, row.low, row.high) for row in rows},
+                                 {row.name: row.ess for row in rows if row.ess is not None}))
     if not demo.report_rows:
         lines.append("(the report's visibility/format sections are still placeholders: the estimates above come "
                      "from the log, computed the way docs/report.md defines them)")

@@ -29,9 +29,10 @@ from typing import Any
 
 import numpy as np
 
-from bandit.ope import IPS, LoggedData
+from bandit.ope import IPS, LoggedData, diagnostics
 from bandit.ope.compare import compare
 from policies.prompts import LearnedPromptPolicy, PromptContext, parse_actions
+from service.reports.prompts import MIN_EFFECTIVE_SAMPLE
 from simulator.driver import PromptTruth
 from simulator.params import DAY_MS, START_MS
 
@@ -48,6 +49,8 @@ class Row:
     estimate: float
     low: float
     high: float
+    #: Effective sample size (Kish) of the target's weights; the smaller of two for a difference.
+    ess: float | None = None
 
     @property
     def covers(self) -> bool:
@@ -131,12 +134,13 @@ class Scorecard:
     def value(self, name: str, target: Target, metric: str = "value") -> Row:
         data, truth = self._side(target, metric)
         interval = IPS().interval(data, 0.05)
-        return Row(name, float(truth.mean()), interval.estimate, interval.low, interval.high)
+        return Row(name, float(truth.mean()), interval.estimate, interval.low, interval.high, _ess(data))
 
     def difference(self, name: str, a: Target, b: Target, metric: str) -> Row:
         (data_a, truth_a), (data_b, truth_b) = self._side(a, metric), self._side(b, metric)
         result = compare(data_a, data_b, IPS(), alpha=0.05)
-        return Row(name, float((truth_a - truth_b).mean()), result.difference, result.low, result.high)
+        return Row(name, float((truth_a - truth_b).mean()), result.difference, result.low, result.high,
+                   min(_ess(data_a), _ess(data_b)))
 
     def rows(self, models: Sequence[Any]) -> list[Row]:
         """The demo's table: the two effects, then the learned policy against always-X."""
@@ -178,11 +182,29 @@ def report_rows(report: Mapping[str, Any], card: Scorecard) -> list[Row]:
     sections, rows = report.get("sections") or {}, []
     visibility = sections.get("visibility_effect") or {}
     if visibility.get("status") == "ok" and visibility.get("difference") is not None:
-        rows.append(Row(f"report {report['_id']}: visibility effect", card.held_as_logged("visibility", "public", "private"),
-                        visibility["difference"], visibility["low"], visibility["high"]))
+        rows.append(Row(f"report {report['_id']}: visibility effect{_thin(visibility)}",
+                        card.held_as_logged("visibility", "public", "private"),
+                        visibility["difference"], visibility["low"], visibility["high"], _smallest_ess(visibility)))
     fmt = sections.get("format_effect") or {}
     diff = (fmt.get("difference") or {}).get("answer_rate") if fmt.get("status") == "ok" else None
     if diff and diff.get("difference") is not None:
-        rows.append(Row(f"report {report['_id']}: format effect (answer rate)", card.held_as_logged("format", "graded", "single"),
-                        diff["difference"], diff["low"], diff["high"]))
+        rows.append(Row(f"report {report['_id']}: format effect (answer rate){_thin(fmt)}",
+                        card.held_as_logged("format", "graded", "single"), diff["difference"], diff["low"], diff["high"],
+                        _smallest_ess(fmt)))
     return rows
+
+
+def _ess(data: LoggedData) -> float:
+    return diagnostics(data).effective_sample_size
+
+
+def _smallest_ess(section: Mapping[str, Any]) -> float | None:
+    """The smaller effective sample size of the section's two targets."""
+    return min((d["effective_sample_size"] for d in (section.get("diagnostics") or {}).values() if d), default=None)
+
+
+def _thin(section: Mapping[str, Any]) -> str:
+    """A note on a row whose interval rests on too few weighted decisions for the report
+    to claim anything from it (service.reports.prompts.MIN_EFFECTIVE_SAMPLE)."""
+    smallest = _smallest_ess(section)
+    return "" if smallest is None or smallest >= MIN_EFFECTIVE_SAMPLE else " (no verdict: ESS)"

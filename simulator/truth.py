@@ -137,18 +137,26 @@ def ground_truth(params: SimulationParams, n_users: int = 500, days: int = 7, se
     return truth
 
 
-def truth_table(truth: Mapping[str, float], report: Mapping[str, tuple[float, float, float]]) -> str:
+def truth_table(
+    truth: Mapping[str, float], report: Mapping[str, tuple[float, float, float]], ess: Mapping[str, float] | None = None
+) -> str:
     """A plain-text table of every name in ``report``: truth, estimate, interval, covered?
+    With ``ess``, a column of effective sample sizes: below ~30 an interval is not to be
+    trusted (service/reports/prompts.py, MIN_EFFECTIVE_SAMPLE), and a miss there says so.
 
     >>> print(truth_table({"effect": -0.2, "other": 1.0}, {"effect": (-0.18, -0.25, -0.11), "new": (1, 0, 2)}))
     name     truth     estimate  interval            covers
     effect   -0.2000   -0.1800   [-0.2500, -0.1100]  yes
     new      —         1.0000    [0.0000, 2.0000]    —
+    >>> print(truth_table({"effect": -0.2}, {"effect": (-0.18, -0.25, -0.11)}, {"effect": 12.34}))
+    name    truth    estimate  interval            covers  ESS
+    effect  -0.2000  -0.1800   [-0.2500, -0.1100]  yes     12
     """
-    rows: list[tuple[str, ...]] = [("name", "truth", "estimate", "interval", "covers")]
+    rows: list[tuple[str, ...]] = [("name", "truth", "estimate", "interval", "covers") + (("ESS",) if ess is not None else ())]
     for name, (estimate, low, high) in report.items():
         true: Any = truth.get(name)
         covers = "—" if true is None else ("yes" if low <= true <= high else "NO")
-        rows.append((name, "—" if true is None else f"{true:.4f}", f"{estimate:.4f}", f"[{low:.4f}, {high:.4f}]", covers))
+        size = () if ess is None else ("—" if ess.get(name) is None else f"{ess[name]:.0f}",)
+        rows.append((name, "—" if true is None else f"{true:.4f}", f"{estimate:.4f}", f"[{low:.4f}, {high:.4f}]", covers) + size)
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
