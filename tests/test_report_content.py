@@ -159,3 +159,19 @@ def test_over_reaction_carries_the_berserk_index_of_each_day(runner: Any, runtim
     assert section["berserk_days"] == [{"day": "2026-01-03", "likes": 2, "skipped": 1, "overall": 0.5}]
     earlier = build_report(runtime, day - 86_400_000, day)["sections"]["over_reaction"]  # no likes on 01-01
     assert earlier["status"] == "no_data" and earlier["berserk_index_by_day"] == []
+
+
+def test_a_slate_comparison_on_a_thin_effective_sample_is_not_a_finding(runtime: Any) -> None:
+    """The same interval, clear of zero, is a finding at ESS 200 and withheld at ESS 5."""
+    from service.reports.context import ReportContext
+    from service.reports.slates import slate_verdicts
+
+    def row(policy: str, ess: float) -> dict[str, Any]:
+        return {"policy": policy, "decisions": 500, "vs_live": {"difference": -0.3, "low": -0.4, "high": -0.2, "p_value": 1e-6},
+                "diagnostics": {"rows": 2500, "effective_sample_size": ess}}
+
+    said = slate_verdicts(ReportContext(runtime, 0, 1), [row("live", 2500.0), row("wide", 200.0), row("thin", 5.0)])
+    levels = {(v["policy"], v["level"]) for v in said}
+    assert ("wide", "finding") in levels and ("thin", "finding") not in levels
+    (thin,) = [v for v in said if v["policy"] == "thin" and v["level"] == "not_enough_data"]
+    assert "effective sample size of 5.0" in thin["text"]

@@ -19,6 +19,14 @@ from bandit.ope import Interval
 #: Decision kinds a report knows about (design.md, "Collections").
 KINDS = ("slate", "prompt")
 
+#: The effective sample size (Kish) below which a weighted difference carries no finding.
+#: Below it a target's value rests on a handful of heavily weighted decisions, and the
+#: sample variance behind a t-interval cannot see the weights it never drew: on one demo
+#: night (125 prompts, 10 public, ESS 2.6) the visibility interval was [-0.50, -0.28]
+#: against a truth of -0.17. 30 is the usual floor for a normal approximation; it is
+#: absolute, not a share of the log, because a long log with a modest share is still plenty.
+MIN_EFFECTIVE_SAMPLE = 30.0
+
 
 class Progress(Protocol):
     """What a tqdm bar offers and the builder uses: a settable total and ``update``."""

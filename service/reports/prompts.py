@@ -21,7 +21,7 @@ from scipy import stats
 from bandit.errors import InvalidInput
 from bandit.ope import SNIPS, Diagnostics, StreamingDiagnostics, StreamingEstimate
 from service.evaluation import CHUNK, StreamingComparison, evaluation_query, prompt_rows
-from service.reports.context import ReportContext, covers_zero, interval_dict, verdict
+from service.reports.context import MIN_EFFECTIVE_SAMPLE, ReportContext, covers_zero, interval_dict, verdict
 from service.targets import prompt_targets
 
 #: Metrics of a strategy row → the PROMPT_METRICS they are estimated from.
@@ -121,15 +121,6 @@ def strategy_rows(ctx: ReportContext) -> list[dict[str, Any]]:
         "diagnostics": diagnostics_dict(weights[name].result()),
         "vs_live": None if name == "logged" else versus[name].result(ctx.alpha),
     } for name in targets]
-
-
-#: The effective sample size (Kish) below which a weighted difference carries no finding.
-#: Below it a target's value rests on a handful of heavily weighted decisions, and the
-#: sample variance behind a t-interval cannot see the weights it never drew: on one demo
-#: night (125 prompts, 10 public, ESS 2.6) the visibility interval was [-0.50, -0.28]
-#: against a truth of -0.17. 30 is the usual floor for a normal approximation; it is
-#: absolute, not a share of the log, because a long log with a modest share is still plenty.
-MIN_EFFECTIVE_SAMPLE = 30.0
 
 
 def paired_verdict(

@@ -30,7 +30,7 @@ from bandit.ope.moments import Moments
 from policies.slate_baselines import CapFreeGreedySlatePolicy, MostPopularSlatePolicy
 from policies.slates import LearnedSlatePolicy, RecallingModel, SlatePolicy
 from service.evaluation import CHUNK, evaluation_query
-from service.reports.context import ReportContext, covers_zero, interval_dict, verdict
+from service.reports.context import MIN_EFFECTIVE_SAMPLE, ReportContext, covers_zero, interval_dict, verdict
 from service.reports.health import CHUNK as HEALTH_CHUNK
 from service.reports.health import KindTally, tally_key
 from service.reports.replay_sample import ReplaySample
@@ -189,16 +189,19 @@ def slate_verdicts(ctx: ReportContext, rows: list[dict[str, Any]]) -> list[dict[
     for row in rows[1:]:
         diff = row["vs_live"]
         span = f"{level}% interval [{_num(diff['low'])}, {_num(diff['high'])}]"
-        if tiny or covers_zero(diff["low"], diff["high"]):
+        ess, slots = row["diagnostics"]["effective_sample_size"], row["diagnostics"]["rows"]
+        thin = ess < MIN_EFFECTIVE_SAMPLE  # its interval cannot vouch for itself (context.py)
+        if tiny or thin or covers_zero(diff["low"], diff["high"]):
             text = (f"Not enough data to tell whether {row['policy']} would do better or worse than the live policy "
-                    f"(difference {_num(diff['difference'])} per slate, {span}).")
+                    f"(difference {_num(diff['difference'])} per slate, {span}"
+                    + (f"; it rests on an effective sample size of {ess:.1f}, below {MIN_EFFECTIVE_SAMPLE:.0f}" if thin else "")
+                    + ").")
             found.append(verdict("not_enough_data", text + _sampled(row), policy=row["policy"]))
         else:
             direction = "more" if diff["difference"] > 0 else "less"
             text = (f"{row['policy']} would earn {abs(diff['difference']):.3f} {direction} reward per slate than the live "
                     f"policy ({span}, p = {diff['p_value']:.2g}).")
             found.append(verdict("finding", text + _sampled(row), policy=row["policy"]))
-        ess, slots = row["diagnostics"]["effective_sample_size"], row["diagnostics"]["rows"]
         if slots and ess < max(30.0, 0.1 * slots):
             found.append(verdict("warning", f"Estimates for {row['policy']} rest on few decisions: effective sample "
                                  f"size {ess:.0f} of {slots} served slots.", policy=row["policy"]))
