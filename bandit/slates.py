@@ -26,6 +26,7 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
+import orjson
 
 from bandit.features import encode
 from bandit.vw import VWModel
@@ -96,10 +97,21 @@ def features_json(features: Mapping[str, Any]) -> str:
     sums in text order, so two orders of the same features are two texts whose predictions
     may differ in the last bits; a cache keyed on sorted JSON would serve one the other's.
 
-    >>> features_json({"b": 1, "a": [2.5]})
-    '{"b":1,"a":[2.5]}'
+    orjson writes it (~10x faster: 50 dumps a slate); a key only, never stored, so its float
+    spelling ("1e-7") need not match the standard library's. Where orjson would write
+    ``null`` for NaN or ±inf (or cannot write an integer beyond 64 bits) the standard
+    library writes it instead, so no two different maps share a key.
+
+    >>> features_json({"b": 1, "a": [2.5]}), features_json({"x": float("nan")}), features_json({"x": None})
+    ('{"b":1,"a":[2.5]}', '{"x":NaN}', '{"x":null}')
     """
-    return json.dumps(features, separators=(",", ":"), ensure_ascii=False)
+    try:
+        text = orjson.dumps(features)
+    except TypeError:
+        text = b"null"
+    if b"null" in text:
+        return json.dumps(features, separators=(",", ":"), ensure_ascii=False)
+    return text.decode()
 
 
 @dataclass(frozen=True)
