@@ -55,8 +55,10 @@ _ITEM_DIGESTS: dict[str, str] = {}
 
 
 def candidate_doc(candidate: Candidate) -> dict[str, Any]:
+    # The features map is shared, not copied (50 copies of ~20 keys a slate): nothing edits
+    # a decision's features, and the store copies them for every reader (compact.py).
     doc = {
-        "id": candidate.id, "features": dict(candidate.features), "category": candidate.category,
+        "id": candidate.id, "features": candidate.features, "category": candidate.category,
         "creator": candidate.creator, "kind": candidate.kind, "satiation": dict(candidate.satiation),
     }
     digest = _ITEM_DIGESTS.get(candidate.item_key)
