@@ -28,7 +28,7 @@ from bandit.actions import ActionModel
 from bandit.errors import Conflict, InvalidInput, NotFound, StoreUnavailable
 from policies.prompts import LearnedPromptPolicy, PromptContext, parse_actions
 from policies.rewards import ANSWER_VALUES
-from policies.sampling import MIN_SHARE, sample_index
+from policies.sampling import MIN_SHARE, sample_index, seeded_rng
 from service.clock import Clock
 from service.durable import DurableLog
 from service.identity import user_key
@@ -68,7 +68,7 @@ class PromptService:
         self.config = config
         self.clock = clock
         self.actions = parse_actions(config["PROMPT_ACTIONS"])
-        self._rng = np.random.default_rng(config.get("SEED"))
+        self._rng = seeded_rng(config.get("SEED"), "prompts")
         self._rng_lock = threading.Lock()
         # Told of explicit feedback before it is stored: (user key, item id, value, t, item facts).
         self.feedback_hooks: list[Callable[[str, str, str, int, Mapping[str, Any]], None]] = []
