@@ -28,6 +28,7 @@ from typing import Any
 
 from bandit.features import encode
 from bandit.slates import ITEM_TEXTS, satiation_text, slot_example, slot_text
+from service.store.compact import candidate_satiations
 
 Bodies = Callable[[Collection[str]], Mapping[str, Mapping[str, Any]]]
 MARSHAL_FORMAT = 2  # the newest format without back-references (they follow object identity)
@@ -104,8 +105,10 @@ class SlateExamples:
     def examples(self, decision: Mapping[str, Any], rewards: Sequence[float]) -> list[list[str]]:
         """One example (its lines) per served slot, labelled with the slot's reward."""
         candidates = decision["candidates"]
+        satiations = candidate_satiations(decision)  # by position; parsed here, off the prefetch thread
         position_of: dict[str, int] = {}
-        texts: dict[int, str] = {}
+        # Each candidate's text once per decision: the slots share most of their candidates.
+        texts: list[str | None] = [None] * len(candidates)
         context = decision["context"]
         context_text = self._contexts.get(context, lambda: encode(context, "U"))
         examples = []
@@ -115,24 +118,22 @@ class SlateExamples:
             else:  # ids: the last candidate of an id, as ``learn_slate_decision``'s by-id map
                 position_of = position_of or {c["id"]: position for position, c in enumerate(candidates)}
                 positions = [position_of[item_id] for item_id in choice["allowed"]]
-            actions = []
             for position in positions:
-                text = texts.get(position)
-                if text is None:
-                    text = texts[position] = self._candidate_text(candidates[position])
-                actions.append(text)
+                if texts[position] is None:
+                    texts[position] = self._candidate_text(candidates[position], satiations[position])
+            actions = [texts[position] for position in positions]
             allowed = [candidates[position]["id"] for position in positions]
             slot = choice["slot"]
             features = decision["slots"][slot].get("features") or {}
             slot_features = self._slots.get((features, slot), lambda: slot_text(features, slot))
             # The label exactly as SlateModel.learn_slot writes it.
             label = f"{allowed.index(choice['item_id'])}:{-slot_reward!r}:{choice['probability']!r}"
-            examples.append(slot_example(context_text, actions, slot_features, label))
+            examples.append(slot_example(context_text, actions, slot_features, label))  # type: ignore[arg-type]
         return examples
 
-    def _candidate_text(self, candidate: Mapping[str, Any]) -> str:
+    def _candidate_text(self, candidate: Mapping[str, Any], values: Mapping[str, Any] | None) -> str:
         """What ``Candidate.vw_text`` gives for this logged candidate, expanded (compact.py)
-        and read by ``candidates_of``."""
+        and read by ``candidates_of``; ``values`` its satiation features."""
         if "item" in candidate:
             ref = (candidate["id"], candidate["item"])
             item = self._by_ref.get(ref)
@@ -140,7 +141,7 @@ class SlateExamples:
                 item = self._remember(*ref, self._bodies([ref[1]])[ref[1]])
         else:
             item = self._item_text(candidate["id"], candidate)
-        values = candidate.get("satiation") or {}
+        values = values or {}
         satiation = self._satiation.get(values, lambda: satiation_text(values))
         return f"{item} {satiation}" if satiation else item
 

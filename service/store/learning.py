@@ -41,15 +41,16 @@ class LearningOps:
     @_mapped
     def due_compact(self, kind: str, now_ms: int, limit: int) -> list[dict[str, Any]]:
         """:meth:`Store.due_decisions` as stored, only unpacked: a compact slate decision's
-        candidates stay references ``{"id", "item": <body hash>, "satiation"}`` and its
-        served slots keep ``allowed_at`` (service/store/compact.py); other documents come
-        back whole. For the learner, which keys item texts by hash and reads the bodies it
+        candidates stay references ``{"id", "item": <body hash>}``, their satiation the
+        packed string (``compact.candidate_satiations`` reads it), and its served slots keep
+        ``allowed_at`` (service/store/compact.py); other documents come back whole. For the
+        learner, which keys item texts by hash and reads the bodies it
         has not seen with :meth:`logged_item_bodies`: expanding 50 candidates per decision
         was as costly as reading the decision."""
         # No projection (nx-27017 applies one in Python, slower than sending the fields);
         # the distributions, which the learner does not use, are left unparsed instead.
         cursor = self.decisions.find(due_query(kind, now_ms)).sort("window_end", 1).limit(limit)
-        return [unpack(doc, distributions=False) for doc in cursor]
+        return [unpack(doc, distributions=False, satiation_apart=True) for doc in cursor]
 
     @_mapped
     def logged_item_bodies(self, digests: Collection[str]) -> dict[str, dict[str, Any]]:
