@@ -70,6 +70,32 @@ def test_batch_claims_are_exclusive_and_name_their_winner(store: Store) -> None:
     assert [d["_id"] for d in store.due_decisions("slate", 10, 10)] == ["d"]
 
 
+def test_confirmed_claims_are_counted_by_kind_version_and_token(store: Store) -> None:
+    for name in "abcd":
+        store.insert_decision(decision(name, 1, 1))
+    store.insert_decision({**decision("p", 1, 1), "kind": "prompt"})
+    assert store.claim_batch(1, {"a": [0.5], "b": [1.0], "c": [0.0]}, 2, "t1") == ["a", "b", "c"]
+    store.claim_batch(1, {"p": [1.0]}, 2, "t1")  # another kind, same version and token
+    store.claim_batch(2, {"d": [1.0]}, 2, "t1")  # another version
+    assert store.confirm_claims("slate", 1, "t1", 3) is True
+    assert store.confirm_claims("slate", 1, "t1", 4) is False  # one more than is there: a claim was lost
+    assert store.confirm_claims("slate", 1, "t2", 3) is False
+    store.release_unpublished("slate", 0, None)  # another learner released them meanwhile
+    assert store.confirm_claims("slate", 1, "t1", 3) is False
+    assert [d["_id"] for d in store.due_decisions("slate", 10, 10)] == ["a", "b", "c", "d"]
+
+
+def test_due_decisions_come_from_one_cursor_in_batches(store: Store) -> None:
+    for position, name in enumerate("edcba"):
+        store.insert_decision(decision(name, 1, 1 + position))  # window ends: e first, a last
+    store.insert_decision({**decision("p", 1, 1), "kind": "prompt"})
+    assert [d["_id"] for d in store.iter_due("slate", 10, 4, batch_size=2)] == ["e", "d", "c", "b"]
+    stream = store.iter_due("slate", 10, 10, batch_size=2, compact=True)
+    assert next(stream)["_id"] == "e"
+    store.claim_batch(1, {"e": [0.0], "b": [0.0]}, 2, "t")  # claims while the cursor is open
+    assert [d["_id"] for d in stream][-1] == "a"  # the cursor goes on to the end
+
+
 def test_unpublished_claims_are_released(store: Store) -> None:
     for name in "abcde":
         store.insert_decision(decision(name, 1, 1))
