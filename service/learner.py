@@ -47,10 +47,12 @@ FIRST_CHUNK = 100
 
 
 def chunks_of(decisions: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    """``FIRST_CHUNK`` decisions, then lists of ``CLAIM_CHUNK`` (the last may be shorter).
+    """``FIRST_CHUNK`` decisions, then lists twice as long up to ``CLAIM_CHUNK`` (the last
+    may be shorter): the next chunk is claimed while this one is learned, so a chunk
+    much longer than the one before leaves the learner waiting for it.
 
-    >>> [len(chunk) for chunk in chunks_of(iter([{}] * (FIRST_CHUNK + CLAIM_CHUNK + 1)))] == [FIRST_CHUNK, CLAIM_CHUNK, 1]
-    True
+    >>> [len(chunk) for chunk in chunks_of(iter([{}] * 1501))]
+    [100, 200, 400, 500, 301]
     """
     chunk: list[dict[str, Any]] = []
     size = FIRST_CHUNK
@@ -59,7 +61,7 @@ def chunks_of(decisions: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, An
             chunk.append(decision)
             if len(chunk) == size:
                 yield chunk
-                chunk, size = [], CLAIM_CHUNK
+                chunk, size = [], min(2 * size, CLAIM_CHUNK)
         if chunk:
             yield chunk
     finally:
