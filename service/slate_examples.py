@@ -48,17 +48,28 @@ class TextMemo:
         self.limit = limit
         self._texts: dict[bytes, str] = {}
 
+    def text_of(self, value: Any, encode: Callable[[Any], str]) -> str:
+        """``get(value, lambda: encode(value))`` without making the lambda (a hot path)."""
+        try:
+            key = marshal.dumps(value, MARSHAL_FORMAT)
+        except ValueError:
+            return encode(value)
+        found = self._texts.get(key)
+        return self._store(key, encode(value)) if found is None else found
+
+    def _store(self, key: bytes, text: str) -> str:
+        if len(self._texts) >= self.limit:
+            self._texts.clear()  # a huge catalogue encodes again, no worse than before
+        self._texts[key] = text
+        return text
+
     def get(self, value: Any, compute: Callable[[], str]) -> str:
         try:
             key = marshal.dumps(value, MARSHAL_FORMAT)
         except ValueError:  # a type marshal does not know: correct, just not cached
             return compute()
         found = self._texts.get(key)
-        if found is None:
-            if len(self._texts) >= self.limit:
-                self._texts.clear()  # a huge catalogue encodes again, no worse than before
-            found = self._texts[key] = compute()
-        return found
+        return self._store(key, compute()) if found is None else found
 
 
 class SlateExamples:
@@ -107,8 +118,9 @@ class SlateExamples:
         candidates = decision["candidates"]
         satiations = candidate_satiations(decision)  # by position; parsed here, off the prefetch thread
         position_of: dict[str, int] = {}
-        # Each candidate's text once per decision: the slots share most of their candidates.
+        # Each candidate's text and id once per decision: the slots share most candidates.
         texts: list[str | None] = [None] * len(candidates)
+        ids = [candidate["id"] for candidate in candidates]
         context = decision["context"]
         context_text = self._contexts.get(context, lambda: encode(context, "U"))
         examples = []
@@ -118,11 +130,10 @@ class SlateExamples:
             else:  # ids: the last candidate of an id, as ``learn_slate_decision``'s by-id map
                 position_of = position_of or {c["id"]: position for position, c in enumerate(candidates)}
                 positions = [position_of[item_id] for item_id in choice["allowed"]]
-            for position in positions:
-                if texts[position] is None:
-                    texts[position] = self._candidate_text(candidates[position], satiations[position])
+            for position in [position for position in positions if texts[position] is None]:
+                texts[position] = self._candidate_text(candidates[position], satiations[position])
             actions = [texts[position] for position in positions]
-            allowed = [candidates[position]["id"] for position in positions]
+            allowed = [ids[position] for position in positions]
             slot = choice["slot"]
             features = decision["slots"][slot].get("features") or {}
             slot_features = self._slots.get((features, slot), lambda: slot_text(features, slot))
@@ -141,8 +152,9 @@ class SlateExamples:
                 item = self._remember(*ref, self._bodies([ref[1]])[ref[1]])
         else:
             item = self._item_text(candidate["id"], candidate)
-        values = values or {}
-        satiation = self._satiation.get(values, lambda: satiation_text(values))
+        if not values:  # none, or empty: no X namespace (what satiation_text({}) says)
+            return item
+        satiation = self._satiation.text_of(values, satiation_text)
         return f"{item} {satiation}" if satiation else item
 
     def _item_text(self, item_id: str, body: Mapping[str, Any]) -> str:
