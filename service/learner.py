@@ -152,9 +152,10 @@ class KindLearner(Generic[M]):
         from one read: ``FIRST_CHUNK`` of them, then chunks of ``CLAIM_CHUNK``."""
         return chunks_of(self.store.iter_due(self.kind, now_ms, limit, FIRST_CHUNK))
 
-    def _base_model(self) -> tuple[M, int, str | None]:
+    def _base_model(self) -> tuple[M, int, Mapping[str, Any]]:
         """The newest published model (ours in memory if it is that one), its version and
-        the claim token it was published with."""
+        its index document (``claim``: the token it was published with; ``decisions``: how
+        many it learned; empty if there is none)."""
         meta = self.store.latest_model_meta(self.kind)
         version = 0 if meta is None else int(meta["version"])
         if self._model is None or self._model_version != version:
@@ -164,7 +165,7 @@ class KindLearner(Generic[M]):
                 self._model = self.registry.load(self.store.load_model(meta["file_id"]))
                 self._examples_seen = int(meta.get("examples_seen", 0))
             self._model_version = version
-        return self._model, version, None if meta is None else meta.get("claim")
+        return self._model, version, meta or {}
 
     def _claimed(self, version: int, token: str, guard: Guard) -> Iterator[Chunk]:
         """What was due at the start of the pass (up to ``LEARN_BATCH``), oldest first, in
@@ -199,8 +200,8 @@ class KindLearner(Generic[M]):
                 raise
 
     def _pass(self, guard: Guard) -> LearnPass:
-        model, base, base_claim = self._base_model()
-        released = self.store.release_unpublished(self.kind, base, base_claim)
+        model, base, meta = self._base_model()
+        released = self.store.release_unpublished(self.kind, base, meta.get("claim"), meta.get("decisions"))
         version, token = base + 1, uuid.uuid4().hex
         learned = 0
         # The next chunk is read and claimed while this one is learned (service/prefetch.py).

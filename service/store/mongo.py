@@ -117,8 +117,7 @@ class Store(LearningOps):
     def count_decisions(self, query: dict[str, Any] | None = None) -> int:
         """A ``$count`` stage, not ``count_documents`` (a ``$group``): nx-27017 answers the
         first in SQL and the second by decoding every document, 40 times slower (docs/store.md)."""
-        found = list(self.decisions.aggregate([{"$match": query or {}}, {"$count": "n"}]))
-        return int(found[0]["n"]) if found else 0
+        return self._count(query or {})
 
     @_mapped
     def iter_decisions(self, query: dict[str, Any], batch_size: int = 1000, light: bool = False) -> Iterator[dict[str, Any]]:
