@@ -15,7 +15,7 @@ import os
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,20 +39,34 @@ class Recorder:
         self.examples.append(slot_example(context_text, action_texts, slot_features_text, f"{chosen}:{cost!r}:{probability!r}"))
 
 
-PHASES = {"store": ("release_unpublished", "due_compact", "logged_item_bodies", "outcomes_for", "claim_batch",
-                    "save_model", "latest_model_meta", "load_model"), "learner": ("learn",)}
+PHASES = {"store": ("release_unpublished", "iter_due", "logged_item_bodies", "outcomes_for", "claim_batch",
+                    "confirm_claims", "save_model", "latest_model_meta", "load_model"), "learner": ("learn",)}
 
 
 def timed(target: Any, names: tuple[str, ...], spent: dict[str, float]) -> None:
-    """Wrap ``target``'s methods ``names`` (on the instance) so their wall time adds up in ``spent``."""
+    """Wrap ``target``'s methods ``names`` (on the instance) so their wall time adds up in
+    ``spent``; for a generator method, the time spent getting each of its items."""
     for name in names:
         def wrapper(*args: Any, _inner: Callable[..., Any] = getattr(target, name), _name: str = name, **kwargs: Any) -> Any:
             started = time.perf_counter()
             try:
-                return _inner(*args, **kwargs)
+                result = _inner(*args, **kwargs)
             finally:
                 spent[_name] += time.perf_counter() - started
+            return _timed_items(result, _name, spent) if isinstance(result, Generator) else result
         setattr(target, name, wrapper)
+
+
+def _timed_items(items: Generator[Any, None, None], name: str, spent: dict[str, float]) -> Iterator[Any]:
+    while True:
+        started = time.perf_counter()
+        try:
+            item = next(items)
+        except StopIteration:
+            return
+        finally:
+            spent[name] += time.perf_counter() - started
+        yield item
 
 
 def children_cpu_s() -> float:

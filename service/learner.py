@@ -4,7 +4,8 @@ Exactly-once learning without multi-document transactions: a pass that will publ
 model version ``v + 1`` first *claims* its due decisions with conditional updates
 (``learn_version: None → v + 1``, stamped with the pass's claim token; a few batched
 writes per chunk of due decisions, ``Store.claim_batch``), learns only what it claimed,
-then publishes the snapshot with the token. The next chunk is read and claimed while
+makes sure the claims are durable (``Store.confirm_claims``, once per pass rather than a
+journal flush per decision), then publishes the snapshot with the token. The next chunk is read and claimed while
 this one is learned (:meth:`KindLearner._claimed`, service/prefetch.py). A learner that dies between claiming and publishing leaves claims above
 the latest published version, and one that lost the race to publish ``v + 1`` leaves
 claims at it under a token the published model does not carry; the next pass releases
@@ -38,15 +39,44 @@ from service.store import Store
 M = TypeVar("M", bound=Any)
 Guard = Callable[[], bool]
 Chunk = tuple[list[dict[str, Any]], dict[str, Any], set[str]]  # due decisions, rewards by id, ids won
-#: Decisions read and claimed per store round trip: big enough that the per-query cost
-#: (~70 ms on nx-27017 at 3,000 due) stays small; the first chunk is smaller so that
-#: learning starts early (nothing overlaps the first read and claim).
+#: Decisions claimed per chunk (a few store round trips): big enough that a round trip's
+#: own cost stays small; the first chunk is smaller so that learning starts early
+#: (nothing overlaps the first read and claim). One query reads them all (``due``).
 CLAIM_CHUNK = 500
 FIRST_CHUNK = 100
 
 
+def chunks_of(decisions: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """``FIRST_CHUNK`` decisions, then lists twice as long up to ``CLAIM_CHUNK`` (the last
+    may be shorter): the next chunk is claimed while this one is learned, so a chunk
+    much longer than the one before leaves the learner waiting for it.
+
+    >>> [len(chunk) for chunk in chunks_of(iter([{}] * 1501))]
+    [100, 200, 400, 500, 301]
+    """
+    chunk: list[dict[str, Any]] = []
+    size = FIRST_CHUNK
+    try:
+        for decision in decisions:
+            chunk.append(decision)
+            if len(chunk) == size:
+                yield chunk
+                chunk, size = [], min(2 * size, CLAIM_CHUNK)
+        if chunk:
+            yield chunk
+    finally:
+        close = getattr(decisions, "close", None)
+        if close is not None:
+            close()  # a generator over a cursor: closes it when the reader stops early
+
+
 class LeaseLost(RuntimeError):
     """The learner lease passed to another process during a pass; nothing was published."""
+
+
+class ClaimsLost(RuntimeError):
+    """A claim of this pass never became durable (``Store.confirm_claims``); nothing was
+    published, and the next pass learns what is unclaimed, once."""
 
 
 @dataclass(frozen=True)
@@ -117,13 +147,15 @@ class KindLearner(Generic[M]):
         """Train ``model`` on one decision; returns the number of VW examples."""
         raise NotImplementedError
 
-    def due(self, now_ms: int, limit: int) -> list[dict[str, Any]]:
-        """The oldest ``limit`` decisions due at ``now_ms``, in the form :meth:`learn` takes."""
-        return self.store.due_decisions(self.kind, now_ms, limit)
+    def due(self, now_ms: int, limit: int) -> Iterator[list[dict[str, Any]]]:
+        """The oldest ``limit`` decisions due at ``now_ms``, in the form :meth:`learn` takes,
+        from one read: ``FIRST_CHUNK`` of them, then chunks of ``CLAIM_CHUNK``."""
+        return chunks_of(self.store.iter_due(self.kind, now_ms, limit, FIRST_CHUNK))
 
-    def _base_model(self) -> tuple[M, int, str | None]:
+    def _base_model(self) -> tuple[M, int, Mapping[str, Any]]:
         """The newest published model (ours in memory if it is that one), its version and
-        the claim token it was published with."""
+        its index document (``claim``: the token it was published with; ``decisions``: how
+        many it learned; empty if there is none)."""
         meta = self.store.latest_model_meta(self.kind)
         version = 0 if meta is None else int(meta["version"])
         if self._model is None or self._model_version != version:
@@ -133,32 +165,26 @@ class KindLearner(Generic[M]):
                 self._model = self.registry.load(self.store.load_model(meta["file_id"]))
                 self._examples_seen = int(meta.get("examples_seen", 0))
             self._model_version = version
-        return self._model, version, None if meta is None else meta.get("claim")
+        return self._model, version, meta or {}
 
     def _claimed(self, version: int, token: str, guard: Guard) -> Iterator[Chunk]:
         """What was due at the start of the pass (up to ``LEARN_BATCH``), oldest first, in
-        chunks of ``CLAIM_CHUNK``: each with its rewards and the ids this pass won.
+        chunks (:meth:`due`): each with its rewards and the ids this pass won.
 
-        A claimed decision is no longer due, so each chunk is simply the first of what is
-        due now (the first is ``FIRST_CHUNK`` long). ``guard`` is asked before every
-        claim: no before the first ends the pass quietly, no later raises
-        :class:`LeaseLost` (what is claimed is released by the next holder, as when the
-        lease is lost before publishing)."""
-        now, limit, read = self.clock.now_ms(), int(self.config["LEARN_BATCH"]), 0
-        while read < limit:
-            chunk = min(CLAIM_CHUNK if read else FIRST_CHUNK, limit - read)
-            due = self.due(now, chunk)
-            if not due:
-                return
-            if not guard():
-                if read:
-                    raise LeaseLost(f"{self.kind} learner lost its lease while claiming for v{version}")
-                return
-            read += len(due)
-            rewards = self.rewards(due)
-            yield due, rewards, set(self.store.claim_batch(version, rewards, self.clock.now_ms(), token))
-            if len(due) < chunk:
-                return
+        ``guard`` is asked before every claim: no before the first ends the pass quietly,
+        no later raises :class:`LeaseLost` (what is claimed is released by the next
+        holder, as when the lease is lost before publishing)."""
+        chunks = self.due(self.clock.now_ms(), int(self.config["LEARN_BATCH"]))
+        try:
+            for read, due in enumerate(chunks):
+                if not guard():
+                    if read:
+                        raise LeaseLost(f"{self.kind} learner lost its lease while claiming for v{version}")
+                    return
+                rewards = self.rewards(due)
+                yield due, rewards, set(self.store.claim_batch(version, rewards, self.clock.now_ms(), token))
+        finally:
+            chunks.close()  # and with it the store's cursor, when the pass stops early
 
     def run_once(self, guard: Guard | None = None) -> LearnPass:
         """Learn every decision whose window has closed (up to ``LEARN_BATCH``).
@@ -174,8 +200,8 @@ class KindLearner(Generic[M]):
                 raise
 
     def _pass(self, guard: Guard) -> LearnPass:
-        model, base, base_claim = self._base_model()
-        released = self.store.release_unpublished(self.kind, base, base_claim)
+        model, base, meta = self._base_model()
+        released = self.store.release_unpublished(self.kind, base, meta.get("claim"), meta.get("decisions"))
         version, token = base + 1, uuid.uuid4().hex
         learned = 0
         # The next chunk is read and claimed while this one is learned (service/prefetch.py).
@@ -187,6 +213,10 @@ class KindLearner(Generic[M]):
                         learned += 1
         if not learned:
             return LearnPass(0, base, released)
+        if not self.store.confirm_claims(self.kind, version, token, learned):
+            # Publishing would put a decision whose claim was lost (a failover) in this model
+            # while it is due again: learned twice. Claims that did survive are released next pass.
+            raise ClaimsLost(f"{self.kind} learner: claims for v{version} were not all durable; nothing published")
         if not guard():
             # Another learner took over: our claims are above its base and it releases them.
             raise LeaseLost(f"{self.kind} learner lost its lease before publishing v{version}")
@@ -208,11 +238,11 @@ class SlateLearner(KindLearner[SlateModel]):
         self.reward = SlateReward(dict(config["SLATE_REWARDS"]))
         self.examples = SlateExamples(bodies=store.logged_item_bodies)
 
-    def due(self, now_ms: int, limit: int) -> list[dict[str, Any]]:
+    def due(self, now_ms: int, limit: int) -> Iterator[list[dict[str, Any]]]:
         """As stored, unexpanded, with the texts of items new to this learner encoded."""
-        due = self.store.due_compact(self.kind, now_ms, limit)
-        self.examples.prepare(due)
-        return due
+        for due in chunks_of(self.store.iter_due(self.kind, now_ms, limit, FIRST_CHUNK, compact=True)):
+            self.examples.prepare(due)
+            yield due
 
     def rewards(self, due: list[dict[str, Any]]) -> dict[str, Any]:
         outcomes = self.store.outcomes_for([decision["_id"] for decision in due])

@@ -28,6 +28,7 @@ from typing import Any
 
 from bandit.features import encode
 from bandit.slates import ITEM_TEXTS, satiation_text, slot_example, slot_text
+from service.store.compact import candidate_satiations
 
 Bodies = Callable[[Collection[str]], Mapping[str, Mapping[str, Any]]]
 MARSHAL_FORMAT = 2  # the newest format without back-references (they follow object identity)
@@ -47,17 +48,28 @@ class TextMemo:
         self.limit = limit
         self._texts: dict[bytes, str] = {}
 
+    def text_of(self, value: Any, encode: Callable[[Any], str]) -> str:
+        """``get(value, lambda: encode(value))`` without making the lambda (a hot path)."""
+        try:
+            key = marshal.dumps(value, MARSHAL_FORMAT)
+        except ValueError:
+            return encode(value)
+        found = self._texts.get(key)
+        return self._store(key, encode(value)) if found is None else found
+
+    def _store(self, key: bytes, text: str) -> str:
+        if len(self._texts) >= self.limit:
+            self._texts.clear()  # a huge catalogue encodes again, no worse than before
+        self._texts[key] = text
+        return text
+
     def get(self, value: Any, compute: Callable[[], str]) -> str:
         try:
             key = marshal.dumps(value, MARSHAL_FORMAT)
         except ValueError:  # a type marshal does not know: correct, just not cached
             return compute()
         found = self._texts.get(key)
-        if found is None:
-            if len(self._texts) >= self.limit:
-                self._texts.clear()  # a huge catalogue encodes again, no worse than before
-            found = self._texts[key] = compute()
-        return found
+        return self._store(key, compute()) if found is None else found
 
 
 class SlateExamples:
@@ -104,8 +116,11 @@ class SlateExamples:
     def examples(self, decision: Mapping[str, Any], rewards: Sequence[float]) -> list[list[str]]:
         """One example (its lines) per served slot, labelled with the slot's reward."""
         candidates = decision["candidates"]
+        satiations = candidate_satiations(decision)  # by position; parsed here, off the prefetch thread
         position_of: dict[str, int] = {}
-        texts: dict[int, str] = {}
+        # Each candidate's text and id once per decision: the slots share most candidates.
+        texts: list[str | None] = [None] * len(candidates)
+        ids = [candidate["id"] for candidate in candidates]
         context = decision["context"]
         context_text = self._contexts.get(context, lambda: encode(context, "U"))
         examples = []
@@ -115,24 +130,21 @@ class SlateExamples:
             else:  # ids: the last candidate of an id, as ``learn_slate_decision``'s by-id map
                 position_of = position_of or {c["id"]: position for position, c in enumerate(candidates)}
                 positions = [position_of[item_id] for item_id in choice["allowed"]]
-            actions = []
-            for position in positions:
-                text = texts.get(position)
-                if text is None:
-                    text = texts[position] = self._candidate_text(candidates[position])
-                actions.append(text)
-            allowed = [candidates[position]["id"] for position in positions]
+            for position in [position for position in positions if texts[position] is None]:
+                texts[position] = self._candidate_text(candidates[position], satiations[position])
+            actions = [texts[position] for position in positions]
+            allowed = [ids[position] for position in positions]
             slot = choice["slot"]
             features = decision["slots"][slot].get("features") or {}
             slot_features = self._slots.get((features, slot), lambda: slot_text(features, slot))
             # The label exactly as SlateModel.learn_slot writes it.
             label = f"{allowed.index(choice['item_id'])}:{-slot_reward!r}:{choice['probability']!r}"
-            examples.append(slot_example(context_text, actions, slot_features, label))
+            examples.append(slot_example(context_text, actions, slot_features, label))  # type: ignore[arg-type]
         return examples
 
-    def _candidate_text(self, candidate: Mapping[str, Any]) -> str:
+    def _candidate_text(self, candidate: Mapping[str, Any], values: Mapping[str, Any] | None) -> str:
         """What ``Candidate.vw_text`` gives for this logged candidate, expanded (compact.py)
-        and read by ``candidates_of``."""
+        and read by ``candidates_of``; ``values`` its satiation features."""
         if "item" in candidate:
             ref = (candidate["id"], candidate["item"])
             item = self._by_ref.get(ref)
@@ -140,8 +152,9 @@ class SlateExamples:
                 item = self._remember(*ref, self._bodies([ref[1]])[ref[1]])
         else:
             item = self._item_text(candidate["id"], candidate)
-        values = candidate.get("satiation") or {}
-        satiation = self._satiation.get(values, lambda: satiation_text(values))
+        if not values:  # none, or empty: no X namespace (what satiation_text({}) says)
+            return item
+        satiation = self._satiation.text_of(values, satiation_text)
         return f"{item} {satiation}" if satiation else item
 
     def _item_text(self, item_id: str, body: Mapping[str, Any]) -> str:

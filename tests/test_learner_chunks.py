@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import service.learner as learner_module
-from service.learner import LeaseLost, learn_slate_decision
+from service.learner import ClaimsLost, LeaseLost, learn_slate_decision
 from tests.helpers import slate_request
 
 
@@ -96,3 +96,31 @@ def test_a_failure_while_learning_stops_claiming_and_leaves_no_half_model(
     monkeypatch.setattr(slate, "learn", learn)
     assert runtime.learner.run_once().learned == 14
     assert published_bytes(runtime) == expected  # the failed pass's two examples are not in it
+
+
+def test_a_claim_lost_before_it_was_durable_publishes_nothing_and_is_learned_once(
+    client: Any, runtime: Any, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Claims are acknowledged before they are durable (``Store.confirm_claims`` makes sure
+    of them once per pass): one that a failover rolls back must not be in a published
+    model, or its decision, due again, would be learned twice."""
+    decide(client, clock, 8)
+    expected = reference_bytes(runtime, clock)
+    store, claim_batch = runtime.store, runtime.store.claim_batch
+
+    def rolled_back(version: int, rewards: Any, now_ms: int, token: str) -> list[str]:
+        won = claim_batch(version, rewards, now_ms, token)
+        if "d0" in won:  # acknowledged, then lost: the document is as it was before the claim
+            store.decisions.update_one({"_id": "d0"}, {"$set": {"learn_version": None, "reward": None,
+                                                               "learned_at": None, "claim": None}})
+        return won
+
+    monkeypatch.setattr(store, "claim_batch", rolled_back)
+    with pytest.raises(ClaimsLost):
+        runtime.learner.kinds["slate"].run_once()
+    assert runtime.store.latest_model_meta("slate") is None
+    monkeypatch.setattr(store, "claim_batch", claim_batch)
+    result = runtime.learner.run_once()
+    assert result.by_kind["slate"].released == 7 and result.learned == 8
+    assert published_bytes(runtime) == expected  # d0 once, the others once, from a fresh model
+    assert set(learned_versions(runtime).values()) == {1}

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from bandit.slates import Candidate, SlateModel, slot_example, slot_text
 from service.learner import learn_slate_decision
 from service.slate_examples import SlateExamples
+from service.store.compact import candidate_satiations
 from tests.helpers import candidates
 
 
@@ -150,3 +151,19 @@ def test_compact_decisions_give_the_reference_text_with_bodies_read_once(client:
     cleared = SlateExamples(bodies=bodies, limit=3)  # its caches are cleared over and over: it reads bodies itself
     for expanded, stored in zip(full, compact):
         assert cleared.examples(stored, rewards) == reference_texts(expanded, rewards)
+
+
+def test_the_learners_read_leaves_satiation_one_string_that_parses_to_the_whole_reads(
+    client: Any, runtime: Any, clock: Any
+) -> None:
+    served_decisions(client, runtime, clock, 6)
+    whole = runtime.store.due_decisions("slate", clock.now_ms(), 100)
+    apart = runtime.store.due_compact("slate", clock.now_ms(), 100)
+    assert [d["_id"] for d in whole] == [d["_id"] for d in apart] and len(whole) == 6
+    for full, stored in zip(whole, apart):
+        assert isinstance(stored["packed_satiation"], str)  # left unparsed by the read...
+        assert not any("satiation" in candidate for candidate in stored["candidates"])
+        expected = [candidate.get("satiation") for candidate in full["candidates"]]
+        assert all(isinstance(values, dict) and values for values in expected)  # not trivially empty
+        assert candidate_satiations(stored) == expected == candidate_satiations(full)  # ...and parses to the same
+        assert "packed_distribution" not in stored and not any("distribution" in c for c in stored["chosen"])

@@ -8,6 +8,7 @@ import json
 
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -70,6 +71,32 @@ def test_batch_claims_are_exclusive_and_name_their_winner(store: Store) -> None:
     assert [d["_id"] for d in store.due_decisions("slate", 10, 10)] == ["d"]
 
 
+def test_confirmed_claims_are_counted_by_kind_version_and_token(store: Store) -> None:
+    for name in "abcd":
+        store.insert_decision(decision(name, 1, 1))
+    store.insert_decision({**decision("p", 1, 1), "kind": "prompt"})
+    assert store.claim_batch(1, {"a": [0.5], "b": [1.0], "c": [0.0]}, 2, "t1") == ["a", "b", "c"]
+    store.claim_batch(1, {"p": [1.0]}, 2, "t1")  # another kind, same version and token
+    store.claim_batch(2, {"d": [1.0]}, 2, "t1")  # another version
+    assert store.confirm_claims("slate", 1, "t1", 3) is True
+    assert store.confirm_claims("slate", 1, "t1", 4) is False  # one more than is there: a claim was lost
+    assert store.confirm_claims("slate", 1, "t2", 3) is False
+    store.release_unpublished("slate", 0, None)  # another learner released them meanwhile
+    assert store.confirm_claims("slate", 1, "t1", 3) is False
+    assert [d["_id"] for d in store.due_decisions("slate", 10, 10)] == ["a", "b", "c", "d"]
+
+
+def test_due_decisions_come_from_one_cursor_in_batches(store: Store) -> None:
+    for position, name in enumerate("edcba"):
+        store.insert_decision(decision(name, 1, 1 + position))  # window ends: e first, a last
+    store.insert_decision({**decision("p", 1, 1), "kind": "prompt"})
+    assert [d["_id"] for d in store.iter_due("slate", 10, 4, batch_size=2)] == ["e", "d", "c", "b"]
+    stream = store.iter_due("slate", 10, 10, batch_size=2, compact=True)
+    assert next(stream)["_id"] == "e"
+    store.claim_batch(1, {"e": [0.0], "b": [0.0]}, 2, "t")  # claims while the cursor is open
+    assert [d["_id"] for d in stream][-1] == "a"  # the cursor goes on to the end
+
+
 def test_unpublished_claims_are_released(store: Store) -> None:
     for name in "abcde":
         store.insert_decision(decision(name, 1, 1))
@@ -87,6 +114,40 @@ def test_unpublished_claims_are_released(store: Store) -> None:
     assert store.release_unpublished("slate", 1, None) == 1
     assert sorted(d["_id"] for d in store.due_decisions("slate", 10, 10)) == ["b", "d", "e"]
     assert store.get_decision("c")["claim"] == "y"
+
+
+class RecordingUpdates:
+    """A collection that counts its ``update_many`` calls and passes everything on."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.updates = inner, 0
+
+    def update_many(self, *args: Any, **kwargs: Any) -> Any:
+        self.updates += 1
+        return self.inner.update_many(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_a_release_told_what_the_model_learned_only_counts_when_nothing_is_stale(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in "abcd":
+        store.insert_decision(decision(name, 1, 1))
+    store.claim_batch(1, {"a": [0.5], "b": [1.0]}, 2, "won")  # the published v1 learned a and b
+    recording = RecordingUpdates(store.decisions)
+    monkeypatch.setattr(store, "decisions", recording)
+    assert store.release_unpublished("slate", 1, "won", published=2) == 0 and recording.updates == 0
+    store.claim_batch(1, {"c": [0.5]}, 2, "lost")  # a learner that lost the race to publish v1
+    assert store.release_unpublished("slate", 1, "won", published=2) == 1 and recording.updates == 1
+    store.claim_batch(2, {"d": [0.5]}, 3, "died")  # claimed for v2, never published
+    assert store.release_unpublished("slate", 1, "won", published=2) == 1 and recording.updates == 2
+    assert sorted(d["_id"] for d in store.due_decisions("slate", 10, 10)) == ["c", "d"]
+    assert store.get_decision("a")["claim"] == "won" and store.get_decision("b")["learn_version"] == 1
+    # A model from before claim tokens: only what is above it is stale, and here nothing is.
+    assert store.release_unpublished("slate", 1, None) == 0 and recording.updates == 2
+    assert store.release_unpublished("slate", 0, None) == 2 and recording.updates == 3
 
 
 def test_releasing_one_kinds_claims_leaves_the_other_kinds_alone(store: Store) -> None:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from pymongo import InsertOne
@@ -200,12 +200,21 @@ def pack(doc: dict[str, Any]) -> dict[str, Any]:
     return packed
 
 
-def unpack(doc: dict[str, Any], satiation: bool = True, distributions: bool = True) -> dict[str, Any]:
+def unpack(
+    doc: dict[str, Any], satiation: bool = True, distributions: bool = True, satiation_apart: bool = False
+) -> dict[str, Any]:
     """A stored decision with its packed parts back in place (in place; a no-op on others).
     A part a projection left out stays out (no ``satiation`` or ``distribution`` keys), as
-    does one not asked for (left unparsed)."""
+    does one not asked for (left unparsed). ``satiation_apart``: the satiation stays one
+    unparsed JSON string under ``packed_satiation`` for :func:`candidate_satiations` — the
+    learner's read: a candidate that holds only strings is a dict the cyclic GC does not
+    track, and the learner parses the string when it builds the examples, off the
+    prefetch thread that waits for the store (service/learner.py)."""
     text = doc.pop(PACKED, None)
-    satiation_text = doc.pop(PACKED_SATIATION, None)
+    if satiation_apart and text is not None:
+        satiation_text = None  # left in the document, parsed by candidate_satiations
+    else:
+        satiation_text = doc.pop(PACKED_SATIATION, None)
     distribution = doc.pop(PACKED_DISTRIBUTION, None)
     if not satiation:
         satiation_text = None
@@ -232,6 +241,23 @@ def unpack(doc: dict[str, Any], satiation: bool = True, distributions: bool = Tr
             if value is not None:
                 candidate["satiation"] = value
     return doc
+
+
+def candidate_satiations(doc: Mapping[str, Any]) -> list[Any]:
+    """Each candidate's satiation features by position (``None`` where it had none): parsed
+    from the string ``unpack(..., satiation_apart=True)`` left, or read from the candidates
+    of a document unpacked whole or written before packing.
+
+    >>> stored = pack({"candidates": [{"id": "a", "item": "h", "satiation": {"exp_cat": 1.0}}, {"id": "b", "item": "g"}]})
+    >>> candidate_satiations(unpack(dict(stored), satiation_apart=True))
+    [{'exp_cat': 1.0}, None]
+    >>> candidate_satiations(unpack(dict(stored)))
+    [{'exp_cat': 1.0}, None]
+    """
+    text = doc.get(PACKED_SATIATION)
+    if isinstance(text, str):
+        return json.loads(text)
+    return [candidate.get("satiation") for candidate in doc.get("candidates") or ()]
 
 
 def _dumps(value: Any) -> str:

@@ -20,7 +20,7 @@ from pymongo.write_concern import WriteConcern
 
 from bandit.errors import StoreError
 from service.store.compact import ItemLog
-from service.store.learning import LearningOps, due_query
+from service.store.learning import LearningOps
 from service.store.mapping import _mapped
 
 #: Event ids remembered per user so a retried update is applied once (see ``apply_user_event``).
@@ -111,14 +111,13 @@ class Store(LearningOps):
     @_mapped
     def due_decisions(self, kind: str, now_ms: int, limit: int) -> list[dict[str, Any]]:
         """Activated, not yet learned, reward window closed — oldest first."""
-        return self.item_log.expand(list(self.decisions.find(due_query(kind, now_ms)).sort("window_end", 1).limit(limit)))
+        return list(self.iter_due(kind, now_ms, limit, max(limit, 1)))
 
     @_mapped
     def count_decisions(self, query: dict[str, Any] | None = None) -> int:
         """A ``$count`` stage, not ``count_documents`` (a ``$group``): nx-27017 answers the
         first in SQL and the second by decoding every document, 40 times slower (docs/store.md)."""
-        found = list(self.decisions.aggregate([{"$match": query or {}}, {"$count": "n"}]))
-        return int(found[0]["n"]) if found else 0
+        return self._count(query or {})
 
     @_mapped
     def iter_decisions(self, query: dict[str, Any], batch_size: int = 1000, light: bool = False) -> Iterator[dict[str, Any]]:
