@@ -31,7 +31,6 @@ from policies.slate_baselines import CapFreeGreedySlatePolicy, MostPopularSlateP
 from policies.slates import LearnedSlatePolicy, RecallingModel, SlatePolicy
 from service.evaluation import CHUNK, evaluation_query
 from service.reports.context import ReportContext, covers_zero, interval_dict, verdict
-from service.reports.health import CHUNK as HEALTH_CHUNK
 from service.reports.health import KindTally, tally_key
 from service.reports.replay_sample import ReplaySample
 from service.reports.slate_block import SlateBlock
@@ -147,7 +146,9 @@ def evaluate(ctx: ReportContext, targets: Mapping[str, SlatePolicy | None], samp
     # replayed by a model anyway: then whole ones, in the one read.
     light = not sample.complete and bool(on_sample)
     iterator = ctx.tracked(ctx.store.iter_decisions(ctx.window_query(kind="slate"), light=light))
-    while batch := list(islice(iterator, HEALTH_CHUNK)):
+    # Batches as large as a chunk: data health asks the store for their outcomes once per
+    # batch, and on nx-27017 each ask waits for the window read's next piece.
+    while batch := list(islice(iterator, CHUNK)):
         tally.add(ctx, batch)
         for decision in batch:  # evaluation_query, in Python
             if decision.get("activated") is True and decision.get("learn_version") is not None:
