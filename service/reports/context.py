@@ -114,6 +114,20 @@ def fewer_full_collections() -> Iterator[None]:
                 gc.set_threshold(*_gc_saved)
 
 
+def evaluated(decision: Mapping[str, Any]) -> bool:
+    """``service.evaluation.evaluation_query`` (kind and window aside) as the server matches
+    it, for passes that read every decision and keep the joined ones: ``activated: True``
+    also matches the 1 that nx-27017 returns for a boolean written by ``$set`` (a deferred
+    decision activated later, docs/store.md), hence ``==`` and not ``is``.
+
+    >>> evaluated({"activated": True, "learn_version": 2}), evaluated({"activated": 1, "learn_version": 0})
+    (True, True)
+    >>> evaluated({"activated": False, "learn_version": 2}), evaluated({"activated": True, "learn_version": None})
+    (False, False)
+    """
+    return decision.get("activated") == True and decision.get("learn_version") is not None  # noqa: E712
+
+
 def finite(value: float | None) -> float | None:
     """JSON (and the report) has no infinities or NaN: an undefined number is null.
 

@@ -94,6 +94,10 @@ class KindTally:
 
 def kind_health(ctx: ReportContext, kind: str) -> dict[str, Any]:
     """This kind's health, from a pass over the log unless an earlier section made one."""
+    if kind == "prompt":  # the prompt sections' one pass counts them too
+        from service.reports.prompt_pass import prompt_pass  # imports this module
+
+        prompt_pass(ctx)
     shared = ctx.shared.get(tally_key(kind))
     if shared is not None:
         return shared.result()

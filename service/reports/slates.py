@@ -30,7 +30,7 @@ from bandit.ope.moments import Moments
 from policies.slate_baselines import CapFreeGreedySlatePolicy, MostPopularSlatePolicy
 from policies.slates import LearnedSlatePolicy, RecallingModel, SlatePolicy
 from service.evaluation import CHUNK, evaluation_query
-from service.reports.context import ReportContext, covers_zero, interval_dict, verdict
+from service.reports.context import ReportContext, covers_zero, evaluated, interval_dict, verdict
 from service.reports.health import KindTally, tally_key
 from service.reports.replay_sample import ReplaySample
 from service.reports.slate_block import SlateBlock
@@ -150,8 +150,8 @@ def evaluate(ctx: ReportContext, targets: Mapping[str, SlatePolicy | None], samp
     # batch, and on nx-27017 each ask waits for the window read's next piece.
     while batch := list(islice(iterator, CHUNK)):
         tally.add(ctx, batch)
-        for decision in batch:  # evaluation_query, in Python
-            if decision.get("activated") is True and decision.get("learn_version") is not None:
+        for decision in batch:
+            if evaluated(decision):
                 chunk.append(decision)
                 if len(chunk) == CHUNK:
                     consume(chunk)
@@ -222,13 +222,13 @@ def slates_section(ctx: ReportContext) -> dict[str, Any]:
     popularity, source = popularity_table(ctx)
     base = {"estimator": "CascadeIPS", "alpha": ctx.alpha, "model_version": ctx.runtime.slate_models.version_id,
             "popularity": source}
-    evaluated = ctx.store.count_decisions(evaluation_query("slate", ctx.since_ms, ctx.until_ms))
-    if evaluated == 0:
+    joined = ctx.store.count_decisions(evaluation_query("slate", ctx.since_ms, ctx.until_ms))
+    if joined == 0:
         note = "no joined slate decisions in the window"
         return {"status": "no_data", "note": note, **base, "policies": [],
                 "verdicts": [verdict("not_enough_data", f"Not enough data to tell: {note}.")]}
     targets = report_targets(ctx, popularity)
-    sample = ReplaySample.for_window(evaluated, ctx.runtime.config, ctx.since_ms, ctx.until_ms)
+    sample = ReplaySample.for_window(joined, ctx.runtime.config, ctx.since_ms, ctx.until_ms)
     rows = evaluate(ctx, targets, sample)
     replay = {**sample.as_dict(), "targets": sampled_targets(targets)}
     return {"status": "ok", "note": None, **base, "replay_sample": replay, "policies": rows,
