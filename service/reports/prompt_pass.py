@@ -15,13 +15,12 @@ here: they import this module).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from itertools import islice
 from typing import Any, Protocol
 
 from bandit.errors import StoreError
 from service.evaluation import CHUNK
-from service.reports.context import ReportContext, evaluated
-from service.reports.health import KindTally, tally_key
+from service.reports.context import ReportContext
+from service.reports.health import joined_chunks
 
 KEY = "prompt_pass"
 
@@ -79,19 +78,7 @@ def prompt_pass(ctx: ReportContext) -> Passed:
             raise
         except Exception as exc:  # noqa: BLE001 — as in Passed.feed
             done.failed[name] = exc
-    tally = KindTally("prompt")
-    chunk: list[Mapping[str, Any]] = []
-    iterator = ctx.tracked(ctx.store.iter_decisions(ctx.window_query(kind="prompt")))
-    while batch := list(islice(iterator, CHUNK)):
-        tally.add(ctx, batch)
-        for decision in batch:
-            if evaluated(decision):
-                chunk.append(decision)
-                if len(chunk) == CHUNK:
-                    done.feed(chunk)
-                    chunk = []
-    if chunk:
+    for chunk in joined_chunks(ctx, "prompt", CHUNK):  # leaves data health's prompt tally
         done.feed(chunk)
-    ctx.shared[tally_key("prompt")] = tally
     ctx.shared[KEY] = done
     return done

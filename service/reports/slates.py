@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping
-from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -30,8 +29,8 @@ from bandit.ope.moments import Moments
 from policies.slate_baselines import CapFreeGreedySlatePolicy, MostPopularSlatePolicy
 from policies.slates import LearnedSlatePolicy, RecallingModel, SlatePolicy
 from service.evaluation import CHUNK, evaluation_query
-from service.reports.context import ReportContext, covers_zero, evaluated, interval_dict, verdict
-from service.reports.health import KindTally, tally_key
+from service.reports.context import ReportContext, covers_zero, interval_dict, verdict
+from service.reports.health import joined_chunks
 from service.reports.replay_sample import ReplaySample
 from service.reports.slate_block import SlateBlock
 from service.targets import slate_targets
@@ -140,25 +139,12 @@ def evaluate(ctx: ReportContext, targets: Mapping[str, SlatePolicy | None], samp
             moments = Moments.of((estimators[0].columns(data)[0] - live[key])[None, :])
             differences[name] = moments if differences[name] is None else differences[name] + moments
 
-    tally = KindTally("slate")
-    chunk: list[Any] = []
     # Light documents (no features, satiation or distributions) unless every decision is
-    # replayed by a model anyway: then whole ones, in the one read.
+    # replayed by a model anyway: then whole ones, in the one read. The read's tally is
+    # left for data health.
     light = not sample.complete and bool(on_sample)
-    iterator = ctx.tracked(ctx.store.iter_decisions(ctx.window_query(kind="slate"), light=light))
-    # Batches as large as a chunk: data health asks the store for their outcomes once per
-    # batch, and on nx-27017 each ask waits for the window read's next piece.
-    while batch := list(islice(iterator, CHUNK)):
-        tally.add(ctx, batch)
-        for decision in batch:
-            if evaluated(decision):
-                chunk.append(decision)
-                if len(chunk) == CHUNK:
-                    consume(chunk)
-                    chunk = []
-    if chunk:
+    for chunk in joined_chunks(ctx, "slate", CHUNK, light=light):
         consume(chunk)
-    ctx.shared[tally_key("slate")] = tally
     rows = []
     for name in targets:
         d = weights[name].result()
