@@ -4,9 +4,10 @@ For each size: a day's log of that many learned slate decisions (clones of 200 r
 decisions, 30 candidates × 5 slots, ~20 features each — the demo's shape), bulk-inserted
 into a fresh embedded store (timed apart), then ``build_report`` over that day, as the
 nightly job runs it. The figure beside it is the same build's time per decision, which is
-constant when the build is linear; then the time of one plain read of the window's slate
-decisions (the store's part: the report reads them once) and the build's time per
-decision without it (the report's own part).
+constant when the build is linear; then the time of one read of the window's slate
+decisions as the report reads them (light; the store's part and the expanding) and the
+build's time per decision without it (the report's own part); then the peak RSS of the
+report's process and of the store during the build, and the load average around it.
 
     .venv/bin/python bench/bench_report.py [sizes ...]   (default: 100000 1000000)
     .venv/bin/python bench/bench_report.py --no-store 1000000
@@ -19,8 +20,11 @@ still runs, with no outcome for any decision.
 
 from __future__ import annotations
 
+import copy
+import os
 import sys
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +38,34 @@ from service.reports import build_report  # noqa: E402
 DAY_MS = 86_400_000
 
 
+def _children() -> list[int]:
+    """This process's child processes (the embedded store)."""
+    found = []
+    for task in Path("/proc/self/task").iterdir():
+        found += [int(pid) for pid in (task / "children").read_text().split()]
+    return found
+
+
+def reset_peaks() -> None:
+    """Start peak RSS afresh for this process and the store (Linux: ``clear_refs`` 5), so
+    the peaks printed are the build's, not the insert's."""
+    for pid in ["self", *map(str, _children())]:
+        try:
+            Path(f"/proc/{pid}/clear_refs").write_text("5")
+        except OSError:
+            pass
+
+
+def peak_mb(pid: int | str = "self") -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def run_one(size: int) -> dict[str, float]:
     with bench_runtime() as (runtime, clock):
         templates = real_decisions(runtime, clock, 200, candidates=30, slots=5)
@@ -41,23 +73,27 @@ def run_one(size: int) -> dict[str, float]:
         since = (clock.now_ms() // DAY_MS + 1) * DAY_MS
         insert_s = insert_clones(runtime, clone(templates, size, since, DAY_MS, learned=True))
         clock.set(since + DAY_MS + 3 * 3_600_000)
+        reset_peaks()
+        load = os.getloadavg()[0]
         started = time.perf_counter()
         report = build_report(runtime, since, since + DAY_MS, kind="nightly", report_id="bench")
         build_s = time.perf_counter() - started
+        peaks = {"report_mb": peak_mb(), "store_mb": max((peak_mb(pid) or 0.0 for pid in _children()), default=None),
+                 "load_before": load, "load_after": os.getloadavg()[0]}
         errors = [name for name, section in report["sections"].items() if section.get("status") == "error"]
         if errors:
             raise SystemExit(f"report sections failed: {errors}")
-        # One plain read of the window's slates, as the report's pass reads them: the store's
-        # share of the build (its own issue), so the rest — the report's — shows apart.
+        # One read of the window's slates as the report's pass reads them (light: without
+        # features, satiation or distributions), so the rest — the report's own — shows apart.
         started = time.perf_counter()
         try:
-            for _ in runtime.store.iter_decisions({"kind": "slate", "t": {"$gte": since, "$lt": since + DAY_MS}}):
+            for _ in runtime.store.iter_decisions({"kind": "slate", "t": {"$gte": since, "$lt": since + DAY_MS}}, light=True):
                 pass
             read_s: float | None = time.perf_counter() - started
         except Exception as exc:  # noqa: BLE001 — an extra figure: losing it must not lose the build's
             print(f"(the plain read of {size} decisions failed: {exc!r})", file=sys.stderr)
             read_s = None
-    return {"size": size, "insert_s": insert_s, "build_s": build_s, "read_s": read_s}
+    return {"size": size, "insert_s": insert_s, "build_s": build_s, "read_s": read_s, **peaks}
 
 
 class ClonedSlates:
@@ -65,6 +101,7 @@ class ClonedSlates:
 
     def __init__(self, store: Any, templates: list[dict], size: int, since: int) -> None:
         self.store, self.templates, self.size, self.since = store, templates, size, since
+        self.recent: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.store, name)
@@ -72,10 +109,25 @@ class ClonedSlates:
     def count_decisions(self, query: dict[str, Any]) -> int:
         return self.size if query.get("kind") in (None, "slate") else self.store.count_decisions(query)
 
-    def iter_decisions(self, query: dict[str, Any], batch_size: int = 1000) -> Iterator[dict[str, Any]]:
+    def iter_decisions(self, query: dict[str, Any], batch_size: int = 1000, light: bool = False) -> Iterator[dict[str, Any]]:
         if query.get("kind") != "slate":
-            return self.store.iter_decisions(query, batch_size)
-        return (doc for chunk in clone(self.templates, self.size, self.since, DAY_MS, learned=True) for doc in chunk)
+            return self.store.iter_decisions(query, batch_size, light=light)
+        return self._made(light)
+
+    def _made(self, light: bool) -> Iterator[dict[str, Any]]:
+        # Expanded as the store expands what it reads (clones share their template's
+        # sub-documents: each gets its own copy first). The last ones made are kept, whole,
+        # for the sampled decisions the report then asks for by id (its current chunk's).
+        for chunk in clone(self.templates, self.size, self.since, DAY_MS, learned=True):
+            whole = self.store.item_log.expand(copy.deepcopy(chunk))
+            for doc in whole:
+                self.recent[doc["_id"]] = doc
+                while len(self.recent) > 20_000:
+                    self.recent.popitem(last=False)
+            yield from self.store.item_log.expand(copy.deepcopy(chunk), features=False) if light else whole
+
+    def decisions_by_id(self, ids: list[str]) -> list[dict[str, Any]]:
+        return [self.recent[i] for i in ids if i in self.recent]
 
     def outcomes_for(self, ids: list[str]) -> dict[str, list[Any]]:
         return {i: [] for i in ids}
@@ -92,8 +144,11 @@ def run_no_store(size: int) -> None:
         made = sum(1 for _ in runtime.store.iter_decisions({"kind": "slate"}))
         making_s = time.perf_counter() - started
         started = time.perf_counter()
-        build_report(runtime, since, since + DAY_MS, kind="nightly", report_id="bench")
+        report = build_report(runtime, since, since + DAY_MS, kind="nightly", report_id="bench")
         build_s = time.perf_counter() - started
+        errors = [name for name, section in report["sections"].items() if section.get("status") == "error"]
+        if errors:
+            raise SystemExit(f"report sections failed: {errors}")
     print(f"{made} decisions, no store: report {build_s:.1f} s, of which making the clones {making_s:.1f} s; "
           f"the report's own part {(build_s - making_s) / size * 1e6:.0f} µs/decision", flush=True)
 
@@ -110,13 +165,17 @@ def run(sizes: list[int], show: bool = False) -> list[dict[str, float]]:
 
 def print_rows(rows: list[dict[str, float]], header: bool = True, flush: bool = False) -> None:
     if header:
-        print(f"{'decisions':>10}{'log insert s':>14}{'report s':>10}{'µs/decision':>13}{'1 read s':>10}{'µs/decision - read':>20}")
+        print(f"{'decisions':>10}{'log insert s':>14}{'report s':>10}{'µs/decision':>13}{'1 read s':>10}{'µs/decision - read':>20}"
+              f"{'peak MB report/store':>22}{'load':>12}")
     for row in rows:
         per = row["build_s"] / row["size"] * 1e6
         read, rest = "—", "—"
         if row.get("read_s") is not None:
             read, rest = f"{row['read_s']:.1f}", f"{(row['build_s'] - row['read_s']) / row['size'] * 1e6:.0f}"
-        print(f"{row['size']:>10.0f}{row['insert_s']:>14.1f}{row['build_s']:>10.1f}{per:>13.0f}{read:>10}{rest:>20}", flush=flush)
+        peaks = f"{row.get('report_mb') or 0:.0f} / {row.get('store_mb') or 0:.0f}"
+        load = f"{row.get('load_before', 0):.1f}–{row.get('load_after', 0):.1f}"
+        print(f"{row['size']:>10.0f}{row['insert_s']:>14.1f}{row['build_s']:>10.1f}{per:>13.0f}{read:>10}{rest:>20}"
+              f"{peaks:>22}{load:>12}", flush=flush)
 
 
 if __name__ == "__main__":

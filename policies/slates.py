@@ -87,13 +87,31 @@ class LearnedSlatePolicy:
 
     def __init__(self, model: SlateModel) -> None:
         self.model = model
+        # The context's and the slots' texts, by their repr: a slate asks about one context
+        # slot after slot, and a replay of both model targets asked ten times per decision.
+        self._texts: dict[tuple[str, int], str] = {}
 
     def slot_distribution(
         self, context: Mapping[str, Any], allowed: Sequence[Candidate], slot_features: Mapping[str, Any], position: int
     ) -> np.ndarray:
         return self.model.slot_pmf(
-            encode(context, "U"), [candidate.vw_text for candidate in allowed], slot_text(slot_features, position)
+            self._text(context, -1), [candidate.vw_text for candidate in allowed], self._text(slot_features, position)
         )
+
+    def _text(self, features: Mapping[str, Any], position: int) -> str:
+        """``encode(features, "U")`` (``position`` -1) or ``slot_text(features, position)``,
+        remembered for plain dicts: their repr names every key, value and type exactly
+        (1, 1.0, True and "1" differ), so equal reprs encode alike."""
+        encoded = (lambda: encode(features, "U")) if position < 0 else (lambda: slot_text(features, position))
+        if type(features) is not dict:
+            return encoded()
+        key = (repr(features), position)
+        text = self._texts.get(key)
+        if text is None:
+            if len(self._texts) >= 64:  # a handful of slots per decision: keep it small
+                self._texts.clear()
+            text = self._texts[key] = encoded()
+        return text
 
 
 class RecallingModel:

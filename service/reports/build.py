@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 
 from bandit.errors import InvalidInput, StoreError
-from service.reports.context import NoProgress, Progress, ReportContext, iso
+from service.reports.context import NoProgress, Progress, ReportContext, fewer_full_collections, iso
 from service.reports.sections import SECTIONS
 
 log = logging.getLogger("elicit")
@@ -56,16 +56,17 @@ def build_report(
     # Work = decisions read: one pass over the window's slates (estimates and health), one over its prompts.
     ctx.progress.total = counts["slate"] + counts["prompt"]
     verdicts: list[dict[str, Any]] = []
-    for section in SECTIONS:
-        try:
-            result = section.build(ctx)
-        except StoreError:
-            raise
-        except Exception as exc:
-            log.exception("report section %s failed", section.name)
-            result = {"status": "error", "note": f"this section failed: {exc}", "verdicts": []}
-        ctx.results[section.name] = result
-        verdicts.extend({"section": section.name, **v} for v in result.get("verdicts", []))
+    with fewer_full_collections():
+        for section in SECTIONS:
+            try:
+                result = section.build(ctx)
+            except StoreError:
+                raise
+            except Exception as exc:
+                log.exception("report section %s failed", section.name)
+                result = {"status": "error", "note": f"this section failed: {exc}", "verdicts": []}
+            ctx.results[section.name] = result
+            verdicts.extend({"section": section.name, **v} for v in result.get("verdicts", []))
     created = runtime.clock.now_ms()
     return {
         "_id": report_id or on_demand_id(created),

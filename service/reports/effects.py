@@ -6,7 +6,8 @@ level and b to the other; both are valued by SNIPS on the same rows with the log
 probability of the logged level *given the other factor as logged* (why that is the right
 weight: :mod:`service.prompt_effects`), and a − b is a paired comparison
 (:class:`service.evaluation.StreamingComparison`, t-interval and p-value). One pass over
-the log, chunk by chunk. The visibility effect also goes by client ``segment`` and gives
+the log, chunk by chunk, shared with the other prompt sections (service/reports/prompt_pass.py).
+The visibility effect also goes by client ``segment`` and gives
 the raw (on-policy) answer rate per day, visibility and format that the page draws.
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,7 +25,8 @@ from service.evaluation import StreamingComparison
 from service.evaluation import answered as answered_within_window
 from service.prompt_effects import FACTORS, factor_rows
 from service.reports.context import ReportContext, verdict
-from service.reports.prompts import binomial, chunks, diagnostics_dict, estimate, no_prompts, paired_verdict, prompt_query
+from service.reports.prompt_pass import prompt_pass, register
+from service.reports.prompts import binomial, diagnostics_dict, estimate, no_prompts, paired_verdict
 
 #: by_segment keeps the segments with the most prompts; a high-cardinality "segment"
 #: (a user id, say) would otherwise make the report as long as the log.
@@ -71,31 +73,38 @@ class FactorTally:
 Cells = Counter[tuple[str, str, str]]  # (local day, visibility, format) → count
 
 
-def tally(
-    ctx: ReportContext, factor: str, metrics: tuple[str, ...], by: Callable[[Mapping[str, Any]], str | None] | None = None
-) -> tuple[FactorTally, dict[str, FactorTally], Cells, Cells]:
-    """One pass: the overall tally, tallies by ``by(decision)`` (skipped where None), and
-    prompts/answers per (local day, visibility, format)."""
-    total, groups = FactorTally(metrics), defaultdict(lambda: FactorTally(metrics))
-    shown: Cells = Counter()
-    answered: Cells = Counter()
-    zone = ZoneInfo(str(ctx.runtime.config["REPORT_TIMEZONE"]))
-    for chunk in chunks(ctx, prompt_query(ctx)):
+class FactorPass:
+    """Fed by the prompt pass: the overall tally, tallies by ``by(decision)`` (skipped
+    where None), and prompts/answers per (local day, visibility, format)."""
+
+    def __init__(self, ctx: ReportContext, factor: str, metrics: tuple[str, ...],
+                 by: Callable[[Mapping[str, Any]], str | None] | None = None) -> None:
+        self.factor, self.metrics, self.by = factor, metrics, by
+        self.total = FactorTally(metrics)
+        self.groups: defaultdict[str, FactorTally] = defaultdict(lambda: FactorTally(metrics))
+        self.shown: Cells = Counter()
+        self.answered: Cells = Counter()
+        self.zone = ZoneInfo(str(ctx.runtime.config["REPORT_TIMEZONE"]))
+
+    def add(self, chunk: Sequence[Mapping[str, Any]]) -> None:
+        factor, metrics = self.factor, self.metrics
         used, rows = factor_rows(chunk, factor, metrics)
-        total.add(used, rows, factor)
+        self.total.add(used, rows, factor)
         for d in (d for d in chunk if d["chosen"].get("format") is not None):
-            key = (dt.datetime.fromtimestamp(d["t"] / 1000, zone).date().isoformat(), d["chosen"]["visibility"],
+            key = (dt.datetime.fromtimestamp(d["t"] / 1000, self.zone).date().isoformat(), d["chosen"]["visibility"],
                    d["chosen"]["format"])
-            shown[key] += 1
-            answered[key] += int(answered_within_window(d))
-        if by is not None:
+            self.shown[key] += 1
+            self.answered[key] += int(answered_within_window(d))
+        if self.by is not None:
             split: defaultdict[str, list[Mapping[str, Any]]] = defaultdict(list)
             for d in used:
-                if (group := by(d)) is not None:
+                if (group := self.by(d)) is not None:
                     split[group].append(d)
             for group, part in split.items():
-                groups[group].add(*factor_rows(part, factor, metrics), factor)
-    return total, dict(groups), shown, answered
+                self.groups[group].add(*factor_rows(part, factor, metrics), factor)
+
+    def result(self) -> tuple[FactorTally, dict[str, FactorTally], Cells, Cells]:
+        return self.total, dict(self.groups), self.shown, self.answered
 
 
 def segment_of(decision: Mapping[str, Any]) -> str | None:
@@ -117,7 +126,7 @@ def visibility_effect(ctx: ReportContext) -> dict[str, Any]:
     if empty is not None:
         said = verdict("not_enough_data", f"Not enough data to tell {VISIBILITY_WHAT}: {empty['note']}.")
         return {**empty, **base, **nothing, "verdicts": [said]}
-    total, segments, shown, answered = tally(ctx, "visibility", ("answered",), by=segment_of)
+    total, segments, shown, answered = prompt_pass(ctx)["visibility_effect"].result()
     by_day = [{"day": day, "visibility": v, "format": f, "prompts": shown[(day, v, f)], "answered": answered[(day, v, f)],
                **binomial(answered[(day, v, f)], shown[(day, v, f)], ctx.alpha)} for day, v, f in sorted(shown)]
     diff = total.paired["answered"].result(ctx.alpha)
@@ -162,7 +171,7 @@ def format_effect(ctx: ReportContext) -> dict[str, Any]:
                 "difference": {"answer_rate": None, "bits_per_prompt": None}, "diagnostics": None,
                 "verdicts": [verdict("not_enough_data", f"Not enough data to tell {FORMAT_TEXT['bits_per_prompt'][0]}: "
                                      f"{empty['note']}.")]}
-    total, _, _, _ = tally(ctx, "format", tuple(FORMAT_METRICS.values()))
+    total, _, _, _ = prompt_pass(ctx)["format_effect"].result()
     graded, single = FACTORS["format"]  # a = graded, b = single: differences are graded − single
     levels = {
         graded: {"prompts": total.logged[graded], **{k: estimate(total.a[m], ctx.alpha) for k, m in FORMAT_METRICS.items()}},
@@ -177,3 +186,7 @@ def format_effect(ctx: ReportContext) -> dict[str, Any]:
         "verdicts": [paired_verdict(ctx, difference[k], total.n, *FORMAT_TEXT[k], ess=total.smallest_ess(), metric=k)
                      for k in FORMAT_METRICS],
     }
+
+
+register("visibility_effect", lambda ctx: FactorPass(ctx, "visibility", ("answered",), by=segment_of))
+register("format_effect", lambda ctx: FactorPass(ctx, "format", tuple(FORMAT_METRICS.values())))

@@ -9,12 +9,12 @@ targets; and plain-language verdicts.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
-from service.reports.context import ReportContext, verdict
+from service.reports.context import ReportContext, evaluated, verdict
 
 SMALL_PROBABILITY = 1e-3
 CHUNK = 1000
@@ -92,8 +92,35 @@ class KindTally:
         }
 
 
+def joined_chunks(ctx: ReportContext, kind: str, size: int, light: bool = False) -> Iterator[list[Mapping[str, Any]]]:
+    """One read of the window's ``kind`` decisions: each is counted for data health (the
+    tally is left in ``ctx.shared`` when the read ends), and the joined ones
+    (:func:`~service.reports.context.evaluated`) come out in chunks of ``size``. Batches
+    are a chunk long too: the tally asks the store for their outcomes once per batch, and
+    on nx-27017 each ask waits for the window read's next piece."""
+    tally = KindTally(kind)
+    chunk: list[Mapping[str, Any]] = []
+    query = ctx.window_query(kind=kind)
+    iterator = ctx.tracked(ctx.store.iter_decisions(query, light=True) if light else ctx.store.iter_decisions(query))
+    while batch := list(islice(iterator, size)):
+        tally.add(ctx, batch)
+        for decision in batch:
+            if evaluated(decision):
+                chunk.append(decision)
+                if len(chunk) == size:
+                    yield chunk
+                    chunk = []
+    if chunk:
+        yield chunk
+    ctx.shared[tally_key(kind)] = tally
+
+
 def kind_health(ctx: ReportContext, kind: str) -> dict[str, Any]:
     """This kind's health, from a pass over the log unless an earlier section made one."""
+    if kind == "prompt":  # the prompt sections' one pass counts them too
+        from service.reports.prompt_pass import prompt_pass  # imports this module
+
+        prompt_pass(ctx)
     shared = ctx.shared.get(tally_key(kind))
     if shared is not None:
         return shared.result()

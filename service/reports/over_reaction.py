@@ -18,13 +18,14 @@ association: the policy chose whom to ask, and exposure is not randomised.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from scipy import stats
 
 from service.reports.context import ReportContext, covers_zero, iso, verdict
-from service.reports.prompts import binomial, chunks, num, prompt_query, span
+from service.reports.prompt_pass import prompt_pass, register
+from service.reports.prompts import binomial, num, span
 
 DAY_MS = 86_400_000
 #: The derived-context key holding recent berserk exposure (service/prompt_state.py).
@@ -64,26 +65,40 @@ def berserk_days(ctx: ReportContext) -> tuple[list[dict[str, Any]], list[dict[st
     return rows, days, counted
 
 
-def answer_rate_by_exposure(ctx: ReportContext) -> tuple[list[dict[str, Any]], int]:
-    """(a row per bin, asked prompts without an exposure feature) over joined asked prompts."""
-    from service.evaluation import answered
+class ExposureTally:
+    """Asked prompts and answers per exposure bin, fed by the prompt pass (joined prompts;
+    those that asked count)."""
 
-    prompts, answers, missing = [0] * len(BINS), [0] * len(BINS), 0
-    for chunk in chunks(ctx, {**prompt_query(ctx), "ask": True}):
+    def __init__(self, ctx: ReportContext) -> None:
+        self.prompts, self.answers, self.missing = [0] * len(BINS), [0] * len(BINS), 0
+
+    def add(self, chunk: Sequence[Mapping[str, Any]]) -> None:
+        from service.evaluation import answered
+
         for decision in chunk:
+            if decision.get("ask") != True:  # noqa: E712 — the query's ``ask: True``, as the server matches it
+                continue
             share = (decision.get("derived") or {}).get(EXPOSURE_KEY)
             if not isinstance(share, (int, float)):
-                missing += 1
+                self.missing += 1
                 continue
             index = bin_of(float(share))
-            prompts[index] += 1
-            answers[index] += int(answered(decision))
+            self.prompts[index] += 1
+            self.answers[index] += int(answered(decision))
+
+
+register("over_reaction", ExposureTally)
+
+
+def answer_rate_by_exposure(ctx: ReportContext) -> tuple[list[dict[str, Any]], int]:
+    """(a row per bin, asked prompts without an exposure feature) over joined asked prompts."""
+    tally = prompt_pass(ctx)["over_reaction"]
     rows = []
-    for (name, low, high), n, k in zip(BINS, prompts, answers):
+    for (name, low, high), n, k in zip(BINS, tally.prompts, tally.answers):
         rate = binomial(k, n, ctx.alpha)
         rows.append({"bin": name, "low_edge": low, "high_edge": high, "prompts": n, "answered": k,
                      "answer_rate": rate["rate"], "low": rate["low"], "high": rate["high"]})
-    return rows, missing
+    return rows, tally.missing
 
 
 def exposure_verdict(ctx: ReportContext, rows: list[Mapping[str, Any]]) -> dict[str, Any] | None:

@@ -2,7 +2,8 @@
 
 Every baseline prompt policy (never, uniform, once per session, always one format and
 visibility) and the live learned one, valued on the window's joined prompt decisions in
-one pass over the log, chunk by chunk: each target is replayed once per decision
+one pass over the log (shared by every prompt section: service/reports/prompt_pass.py),
+chunk by chunk: each target is replayed once per decision
 (:func:`service.evaluation.prompt_rows`) and its value, answer rate and annoyance rate are
 SNIPS estimates with Gaussian (delta-method) intervals from mergeable statistics; its
 value's paired difference from the live policy is a
@@ -12,16 +13,16 @@ The visibility and format effects live in :mod:`service.reports.effects`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from itertools import islice
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from scipy import stats
 
 from bandit.errors import InvalidInput
 from bandit.ope import SNIPS, Diagnostics, StreamingDiagnostics, StreamingEstimate
-from service.evaluation import CHUNK, StreamingComparison, evaluation_query, prompt_rows
+from service.evaluation import StreamingComparison, evaluation_query, prompt_rows
 from service.reports.context import MIN_EFFECTIVE_SAMPLE, ReportContext, covers_zero, interval_dict, verdict
+from service.reports.prompt_pass import prompt_pass, register
 from service.targets import prompt_targets
 
 #: Metrics of a strategy row → the PROMPT_METRICS they are estimated from.
@@ -45,19 +46,10 @@ def no_prompts(ctx: ReportContext) -> dict[str, Any] | None:
     """``status``/``note``/``decisions`` when there is nothing to evaluate, else None."""
     if ctx.counts()["prompt"] == 0:
         return {"status": "no_data", "note": "no prompt decisions in the window", "decisions": 0}
-    if ctx.store.count_decisions(prompt_query(ctx)) == 0:
+    if prompt_pass(ctx).evaluated == 0:
         return {"status": "no_data", "decisions": 0,
                 "note": "no joined prompt decisions in the window (they join when their response window closes)"}
     return None
-
-
-def chunks(ctx: ReportContext, query: dict[str, Any]) -> Iterator[list[Any]]:
-    """The decisions of ``query`` in chunks (flat memory), counted on the progress bar."""
-    if ctx.progress.total is not None:  # this pass is work the builder did not plan for
-        ctx.progress.total += ctx.store.count_decisions(query)
-    iterator = ctx.tracked(ctx.store.iter_decisions(query))
-    while chunk := list(islice(iterator, CHUNK)):
-        yield chunk
 
 
 def estimate(summary: StreamingEstimate, alpha: float) -> dict[str, float | None]:
@@ -100,27 +92,36 @@ def strategy_names(ctx: ReportContext) -> list[str]:
     return ["logged", "learned", "never", "uniform", "once_per_session"] + [f"always:{a}" for a in actions]
 
 
-def strategy_rows(ctx: ReportContext) -> list[dict[str, Any]]:
-    targets = prompt_targets(ctx.runtime, strategy_names(ctx))
-    sums = {name: {key: StreamingEstimate(SNIPS()) for key in STRATEGY_METRICS} for name in targets}
-    weights = {name: StreamingDiagnostics() for name in targets}
-    versus = {name: StreamingComparison(SNIPS()) for name in targets}
-    for chunk in chunks(ctx, prompt_query(ctx)):
+class StrategyTally:
+    """Every strategy's sums over the joined prompt decisions, fed by the prompt pass."""
+
+    def __init__(self, ctx: ReportContext) -> None:
+        self.targets = prompt_targets(ctx.runtime, strategy_names(ctx))
+        self.sums = {name: {key: StreamingEstimate(SNIPS()) for key in STRATEGY_METRICS} for name in self.targets}
+        self.weights = {name: StreamingDiagnostics() for name in self.targets}
+        self.versus = {name: StreamingComparison(SNIPS()) for name in self.targets}
+
+    def add(self, chunk: Sequence[Mapping[str, Any]]) -> None:
         live = prompt_rows(chunk, None)
-        for name, target in targets.items():
+        for name, target in self.targets.items():
             rows = live if target is None else prompt_rows(chunk, target)
             for key, metric in STRATEGY_METRICS.items():
-                sums[name][key] = sums[name][key].update(rows[metric])
-            weights[name] = weights[name].update(rows["reward"])
-            versus[name] = versus[name].update(rows["reward"], live["reward"])
-    return [{
-        "policy": name,
-        "description": DESCRIPTIONS.get(name, f"always ask {name.removeprefix('always:')}"),
-        "decisions": weights[name].n,
-        **{key: estimate(sums[name][key], ctx.alpha) for key in STRATEGY_METRICS},
-        "diagnostics": diagnostics_dict(weights[name].result()),
-        "vs_live": None if name == "logged" else versus[name].result(ctx.alpha),
-    } for name in targets]
+                self.sums[name][key] = self.sums[name][key].update(rows[metric])
+            self.weights[name] = self.weights[name].update(rows["reward"])
+            self.versus[name] = self.versus[name].update(rows["reward"], live["reward"])
+
+    def rows(self, alpha: float) -> list[dict[str, Any]]:
+        return [{
+            "policy": name,
+            "description": DESCRIPTIONS.get(name, f"always ask {name.removeprefix('always:')}"),
+            "decisions": self.weights[name].n,
+            **{key: estimate(self.sums[name][key], alpha) for key in STRATEGY_METRICS},
+            "diagnostics": diagnostics_dict(self.weights[name].result()),
+            "vs_live": None if name == "logged" else self.versus[name].result(alpha),
+        } for name in self.targets]
+
+
+register("prompt_strategies", StrategyTally)
 
 
 def paired_verdict(
@@ -176,6 +177,6 @@ def prompt_strategies(ctx: ReportContext) -> dict[str, Any]:
     if empty is not None:
         return {**empty, **base, "policies": [],
                 "verdicts": [verdict("not_enough_data", f"Not enough data to tell: {empty['note']}.")]}
-    rows = strategy_rows(ctx)
+    rows = prompt_pass(ctx)["prompt_strategies"].rows(ctx.alpha)
     return {"status": "ok", "note": None, "decisions": rows[0]["decisions"], **base, "policies": rows,
             "verdicts": strategy_verdicts(ctx, rows)}

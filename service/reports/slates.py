@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping
-from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -31,8 +30,7 @@ from policies.slate_baselines import CapFreeGreedySlatePolicy, MostPopularSlateP
 from policies.slates import LearnedSlatePolicy, RecallingModel, SlatePolicy
 from service.evaluation import CHUNK, evaluation_query
 from service.reports.context import MIN_EFFECTIVE_SAMPLE, ReportContext, covers_zero, interval_dict, verdict
-from service.reports.health import CHUNK as HEALTH_CHUNK
-from service.reports.health import KindTally, tally_key
+from service.reports.health import joined_chunks
 from service.reports.replay_sample import ReplaySample
 from service.reports.slate_block import SlateBlock
 from service.targets import slate_targets
@@ -141,23 +139,12 @@ def evaluate(ctx: ReportContext, targets: Mapping[str, SlatePolicy | None], samp
             moments = Moments.of((estimators[0].columns(data)[0] - live[key])[None, :])
             differences[name] = moments if differences[name] is None else differences[name] + moments
 
-    tally = KindTally("slate")
-    chunk: list[Any] = []
     # Light documents (no features, satiation or distributions) unless every decision is
-    # replayed by a model anyway: then whole ones, in the one read.
+    # replayed by a model anyway: then whole ones, in the one read. The read's tally is
+    # left for data health.
     light = not sample.complete and bool(on_sample)
-    iterator = ctx.tracked(ctx.store.iter_decisions(ctx.window_query(kind="slate"), light=light))
-    while batch := list(islice(iterator, HEALTH_CHUNK)):
-        tally.add(ctx, batch)
-        for decision in batch:  # evaluation_query, in Python
-            if decision.get("activated") is True and decision.get("learn_version") is not None:
-                chunk.append(decision)
-                if len(chunk) == CHUNK:
-                    consume(chunk)
-                    chunk = []
-    if chunk:
+    for chunk in joined_chunks(ctx, "slate", CHUNK, light=light):
         consume(chunk)
-    ctx.shared[tally_key("slate")] = tally
     rows = []
     for name in targets:
         d = weights[name].result()
@@ -224,13 +211,13 @@ def slates_section(ctx: ReportContext) -> dict[str, Any]:
     popularity, source = popularity_table(ctx)
     base = {"estimator": "CascadeIPS", "alpha": ctx.alpha, "model_version": ctx.runtime.slate_models.version_id,
             "popularity": source}
-    evaluated = ctx.store.count_decisions(evaluation_query("slate", ctx.since_ms, ctx.until_ms))
-    if evaluated == 0:
+    joined = ctx.store.count_decisions(evaluation_query("slate", ctx.since_ms, ctx.until_ms))
+    if joined == 0:
         note = "no joined slate decisions in the window"
         return {"status": "no_data", "note": note, **base, "policies": [],
                 "verdicts": [verdict("not_enough_data", f"Not enough data to tell: {note}.")]}
     targets = report_targets(ctx, popularity)
-    sample = ReplaySample.for_window(evaluated, ctx.runtime.config, ctx.since_ms, ctx.until_ms)
+    sample = ReplaySample.for_window(joined, ctx.runtime.config, ctx.since_ms, ctx.until_ms)
     rows = evaluate(ctx, targets, sample)
     replay = {**sample.as_dict(), "targets": sampled_targets(targets)}
     return {"status": "ok", "note": None, **base, "replay_sample": replay, "policies": rows,

@@ -22,6 +22,7 @@ from bandit.errors import StoreError
 from service.store.compact import ItemLog
 from service.store.learning import LearningOps
 from service.store.mapping import _mapped
+from service.store.window_read import pieces, prefetched
 
 #: Event ids remembered per user so a retried update is applied once (see ``apply_user_event``).
 USER_EVENTS_KEPT = 500
@@ -124,9 +125,14 @@ class Store(LearningOps):
         """Decisions in event-time order. ``light``: slate candidates without features or
         satiation, served slots without distributions (what costs most in a read, after the
         server; service/store/compact.py) — for readers of ids, categories and rewards."""
+        # In bounded pieces of a ``t`` range, the next read while this one is expanded
+        # (service/store/window_read.py): nx-27017 builds a whole result before answering.
         # No projection: nx-27017 applies one in Python and reads slower with it than without.
-        cursor = self.decisions.find(query).sort("t", 1).batch_size(batch_size)
-        yield from self.item_log.expand_iter(cursor, batch_size, features=not light)
+        for piece in prefetched(pieces(self.decisions, query, batch_size=batch_size)):
+            while piece:  # handed out and let go a batch at a time: fewer documents alive at once
+                batch = piece[:batch_size]
+                del piece[:batch_size]
+                yield from self.item_log.expand(batch, features=not light)
 
     @_mapped
     def decisions_by_id(self, event_ids: list[str]) -> list[dict[str, Any]]:
