@@ -50,12 +50,12 @@ def sample_index(pmf: np.ndarray, rng: np.random.Generator) -> int:
 
 
 def seeded_rng(seed: int | None, stream: str) -> np.random.Generator:
-    """The generator of one named stream: with a seed, reproducible and independent of every
-    other stream of that seed (the slate and prompt deciders once shared one sequence);
-    without, fresh entropy.
+    """The generator of one named stream: with a seed, reproducible and independent of
+    ``default_rng(seed)`` and of every other stream of that seed (the prompt decider once
+    drew the slate decider's sequence); without, fresh entropy.
 
-    >>> a, b = seeded_rng(7, "slates"), seeded_rng(7, "prompts")
-    >>> a.random() == seeded_rng(7, "slates").random(), a.random() == b.random()
+    >>> a, b = seeded_rng(7, "prompts"), np.random.default_rng(7)
+    >>> a.random() == seeded_rng(7, "prompts").random(), a.random() == b.random()
     (True, False)
     """
     if seed is None:
