@@ -57,8 +57,9 @@ class Cluster:
         self.stderr = open(tmp / "stderr.log", "a")  # noqa: SIM115 - closed in close()
 
     def cli(self, *args: str) -> subprocess.Popen[str]:
+        # Its own process group: close() takes down what it started too (`elicit store`'s nx-27017).
         proc = subprocess.Popen([sys.executable, "-m", "service.cli", *args], cwd=ROOT, env=self.env, text=True,
-                                stdout=subprocess.PIPE, stderr=self.stderr)
+                                stdout=subprocess.PIPE, stderr=self.stderr, start_new_session=True)
         self.started.append(proc)
         return proc
 
@@ -109,8 +110,10 @@ class Cluster:
 
     def close(self) -> None:
         for proc in self.started:
-            if proc.poll() is None:
-                proc.kill()
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # the group outlives a leader killed by a test
+            except ProcessLookupError:
+                pass
             proc.wait()
             if proc.stdout is not None:
                 proc.stdout.close()
