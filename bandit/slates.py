@@ -18,9 +18,10 @@ satiation enters linearly, enough for VW to learn diminishing returns.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 import json
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -166,11 +167,23 @@ def slot_example(
     context_text: str, action_texts: Sequence[str], slot_features_text: str, label: str = ""
 ) -> list[str]:
     """A single-slot CCB example; ``label`` is ``"index:cost:probability"`` when learning."""
+    return [*slate_head(context_text, action_texts), slot_line(slot_features_text, label)]
+
+
+def slate_head(context_text: str, action_texts: Sequence[str]) -> list[str]:
     # An empty feature part must still carry a bar, or VW reads the line as a bad label.
-    lines = [f"ccb shared {context_text or '|'}"]
-    lines.extend(f"ccb action {text or '|'}" for text in action_texts)
-    lines.append(f"ccb slot {label} {slot_features_text or '|'}")
-    return lines
+    return [f"ccb shared {context_text or '|'}", *(f"ccb action {text or '|'}" for text in action_texts)]
+
+
+def slot_line(slot_features_text: str, label: str = "") -> str:
+    return f"ccb slot {label} {slot_features_text or '|'}"
+
+
+def _as_pmf(scores: Sequence[tuple[int, float]], size: int) -> np.ndarray:
+    pmf = np.zeros(size, dtype=np.float64)
+    for index, probability in scores:
+        pmf[index] = probability
+    return pmf
 
 
 class SlateModel:
@@ -192,10 +205,24 @@ class SlateModel:
     def slot_pmf(self, context_text: str, action_texts: Sequence[str], slot_features_text: str) -> np.ndarray:
         """VW's exploration distribution over ``action_texts`` for one slot (float64)."""
         (scores,) = self.vw.predict_one(slot_example(context_text, action_texts, slot_features_text))
-        pmf = np.zeros(len(action_texts), dtype=np.float64)
-        for index, probability in scores:
-            pmf[index] = probability
-        return pmf
+        return _as_pmf(scores, len(action_texts))
+
+    @contextmanager
+    def slate(self, context_text: str, action_texts: Sequence[str]) -> Iterator[Callable[[Sequence[int], str], np.ndarray]]:
+        """Ask about one context and candidate list slot after slot, the actions parsed once:
+        yields ``pmf(keep, slot_features_text)``, :meth:`slot_pmf` over ``action_texts[i]``
+        for ``i`` in ``keep``.
+
+        >>> model = SlateModel.new(epsilon=0.2)
+        >>> with model.slate("|U user=a", ["|I id=x", "|I id=y", "|I id=z"]) as pmf:
+        ...     pmf([0, 2], slot_text({}, 1)).tolist()
+        [0.5, 0.5]
+        """
+        with self.vw.ccb_slots(slate_head(context_text, action_texts)) as slots:
+            def pmf(keep: Sequence[int], slot_features_text: str) -> np.ndarray:
+                return _as_pmf(slots.predict(keep, slot_line(slot_features_text)), len(keep))
+
+            yield pmf
 
     def learn_slot(
         self,
