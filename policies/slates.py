@@ -90,7 +90,11 @@ def asking(policy: SlatePolicy, context: Mapping[str, Any], candidates: Sequence
         with session(context, candidates) as ask:
             yield ask
         return
-    yield lambda keep, slot_features, position: policy.slot_distribution(
+    yield one_by_one(policy, context, candidates)
+
+
+def one_by_one(policy: SlatePolicy, context: Mapping[str, Any], candidates: Sequence[Candidate]) -> SlotAsker:
+    return lambda keep, slot_features, position: policy.slot_distribution(
         context, [candidates[i] for i in keep], slot_features, position)
 
 
@@ -121,6 +125,9 @@ class LearnedSlatePolicy:
     def slate(self, context: Mapping[str, Any], candidates: Sequence[Candidate]) -> Iterator[SlotAsker]:
         """:meth:`slot_distribution` for one context and candidate list, slot after slot, with
         VW parsing the candidates once (bandit/slates.py, ``SlateModel.slate``)."""
+        if not hasattr(self.model, "slate"):  # a stand-in model (RecallingModel): slot by slot
+            yield one_by_one(self, context, candidates)
+            return
         with self.model.slate(self._text(context, -1), [candidate.vw_text for candidate in candidates]) as pmf:
             yield lambda keep, slot_features, position: pmf(keep, self._text(slot_features, position))
 

@@ -119,3 +119,23 @@ def test_a_slate_parsed_once_answers_every_slot_as_a_fresh_example_does() -> Non
             assert answer.tolist() == fresh.tolist()
             greedy_positions.add(int(np.argmax(fresh)))
     assert len(greedy_positions) > 3  # the model is not answering the same thing every time
+
+
+def test_a_slate_filled_through_a_stand_in_model_asks_it_slot_by_slot() -> None:
+    """A learned policy over a model without slate sessions (the report's RecallingModel)
+    still fills a slate, through the model's own slot_pmf, with the same numbers."""
+    import numpy as np
+
+    from bandit.slates import Candidate
+    from policies.recalling_model import RecallingModel
+    from policies.slates import LearnedSlatePolicy, fill_slate
+
+    model = SlateModel.new(epsilon=0.3)
+    for k in range(50):
+        model.learn_slot("|U u=a", [f"|I id=i{i}" for i in range(4)], slot_text({}, k % 2), k % 4, -1.0 * (k % 4 == 1), 0.25)
+    candidates = [Candidate(f"i{i}") for i in range(4)]
+    slots = [("s0", {}), ("s1", {})]
+    recalling = RecallingModel(model)
+    direct = fill_slate(LearnedSlatePolicy(model), {"u": "a"}, candidates, slots, np.random.default_rng(3))
+    stand_in = fill_slate(LearnedSlatePolicy(recalling), {"u": "a"}, candidates, slots, np.random.default_rng(3))  # type: ignore[arg-type]
+    assert stand_in == direct and recalling.predicts == 2
