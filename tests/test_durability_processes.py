@@ -17,6 +17,7 @@ No sleeping: everything waits by polling with short timeouts.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -146,7 +147,7 @@ class Load:
                     "slots": 2, **({"event_id": f"ev-{n}"} if n % 2 else {})}
             try:
                 status, answer = self.cluster.request("POST", "/v1/slates", body)
-            except OSError:  # the service died under us: this request's fate is unknown
+            except (OSError, http.client.HTTPException):  # the service died under us (even mid-answer): fate unknown
                 self.errors += 1
                 if self.cluster.service is None or self.cluster.service.poll() is not None:
                     return
@@ -160,7 +161,7 @@ class Load:
                 try:
                     code, _ = self.cluster.request("POST", f"/v1/slates/{answer['event_id']}/outcomes",
                                                    {"outcomes": [{"item_id": item, "type": "click"}], "outcome_id": "o1"})
-                except OSError:
+                except (OSError, http.client.HTTPException):
                     continue
                 if code == 202:
                     with self.lock:
