@@ -108,7 +108,10 @@ class SlateDecider:
         self.clock = clock
         self.catalogue = catalogue
         self.users = users
-        # The seed itself, not a named stream: the slate logs of seeded tests stay as they were.
+        # The seed itself, not a named stream (policies.sampling.seeded_rng): the OPE tests no
+        # longer depend on the slate stream, but tests/test_demo_e2e.py's visibility check
+        # (effective sample size ~12-15) still does: it failed with default_rng(SEED + 1) and
+        # seeded_rng(SEED, "slates-3"), passed with "slates" and "slates-2".
         self._rng = np.random.default_rng(config.get("SEED"))
         self._rng_lock = threading.Lock()
 
