@@ -39,7 +39,7 @@ class Recorder:
         self.examples.append(slot_example(context_text, action_texts, slot_features_text, f"{chosen}:{cost!r}:{probability!r}"))
 
 
-PHASES = {"store": ("release_unpublished", "iter_due", "logged_item_bodies", "outcomes_for", "claim_batch",
+PHASES = {"store": ("release_unpublished", "due_compact", "logged_item_bodies", "outcomes_for", "claim_batch",
                     "confirm_claims", "save_model", "latest_model_meta", "load_model"), "learner": ("learn",)}
 
 

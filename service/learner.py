@@ -39,35 +39,47 @@ from service.store import Store
 M = TypeVar("M", bound=Any)
 Guard = Callable[[], bool]
 Chunk = tuple[list[dict[str, Any]], dict[str, Any], set[str]]  # due decisions, rewards by id, ids won
-#: Decisions claimed per chunk (a few store round trips): big enough that a round trip's
-#: own cost stays small; the first chunk is smaller so that learning starts early
-#: (nothing overlaps the first read and claim). One query reads them all (``due``).
+#: Decisions read and claimed per chunk (a few store round trips): big enough that a
+#: round trip's own cost stays small; the first chunk is smaller so that learning starts
+#: early (nothing overlaps the first read and claim), and each later one at most twice
+#: the one before, so the next chunk is ready by the time this one is learned.
 CLAIM_CHUNK = 500
 FIRST_CHUNK = 100
 
 
-def chunks_of(decisions: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    """``FIRST_CHUNK`` decisions, then lists twice as long up to ``CLAIM_CHUNK`` (the last
-    may be shorter): the next chunk is claimed while this one is learned, so a chunk
-    much longer than the one before leaves the learner waiting for it.
+def due_chunks(read: Callable[[int], list[dict[str, Any]]], limit: int) -> Iterator[list[dict[str, Any]]]:
+    """Up to ``limit`` due decisions in chunks of ``FIRST_CHUNK``, then twice as many up
+    to ``CLAIM_CHUNK``; ``read(n)`` gives the oldest ``n`` decisions still due.
 
-    >>> [len(chunk) for chunk in chunks_of(iter([{}] * 1501))]
+    Each chunk is a query of its own (bounded, served from the index: nx-27017 builds
+    only what it returns, so the first chunk comes at once instead of after everything
+    that is due), and it continues where the last stopped because the caller claims a
+    chunk before it asks for the next: what it claimed is no longer due. A decision read
+    twice therefore had its claim undone meanwhile (another learner released it, or a
+    failover lost it); the pass could not publish anyway (``confirm_claims`` would miss
+    it), and claiming it again would learn it twice, so that is :class:`ClaimsLost`.
+
+    >>> due = [{"_id": i} for i in range(1501)]
+    >>> def read(n):  # what the caller claims is gone from what is due
+    ...     chunk = due[:n]; del due[:n]; return chunk
+    >>> [len(chunk) for chunk in due_chunks(read, 5000)]
     [100, 200, 400, 500, 301]
     """
-    chunk: list[dict[str, Any]] = []
-    size = FIRST_CHUNK
-    try:
-        for decision in decisions:
-            chunk.append(decision)
-            if len(chunk) == size:
-                yield chunk
-                chunk, size = [], min(2 * size, CLAIM_CHUNK)
+    seen: set[Any] = set()
+    size, read_so_far = FIRST_CHUNK, 0
+    while read_so_far < limit:
+        asked = min(size, limit - read_so_far)
+        chunk = read(asked)
+        ids = {decision["_id"] for decision in chunk}
+        if not ids.isdisjoint(seen):
+            raise ClaimsLost(f"{len(ids & seen)} decisions claimed earlier in this pass are due again")
+        seen |= ids
         if chunk:
             yield chunk
-    finally:
-        close = getattr(decisions, "close", None)
-        if close is not None:
-            close()  # a generator over a cursor: closes it when the reader stops early
+        if len(chunk) < asked:
+            return  # nothing more is due
+        read_so_far += len(chunk)
+        size = min(2 * size, CLAIM_CHUNK)
 
 
 class LeaseLost(RuntimeError):
@@ -147,10 +159,9 @@ class KindLearner(Generic[M]):
         """Train ``model`` on one decision; returns the number of VW examples."""
         raise NotImplementedError
 
-    def due(self, now_ms: int, limit: int) -> Iterator[list[dict[str, Any]]]:
-        """The oldest ``limit`` decisions due at ``now_ms``, in the form :meth:`learn` takes,
-        from one read: ``FIRST_CHUNK`` of them, then chunks of ``CLAIM_CHUNK``."""
-        return chunks_of(self.store.iter_due(self.kind, now_ms, limit, FIRST_CHUNK))
+    def due(self, now_ms: int, limit: int) -> list[dict[str, Any]]:
+        """The oldest ``limit`` decisions still due at ``now_ms``, in the form :meth:`learn` takes."""
+        return self.store.due_decisions(self.kind, now_ms, limit)
 
     def _base_model(self) -> tuple[M, int, Mapping[str, Any]]:
         """The newest published model (ours in memory if it is that one), its version and
@@ -174,17 +185,15 @@ class KindLearner(Generic[M]):
         ``guard`` is asked before every claim: no before the first ends the pass quietly,
         no later raises :class:`LeaseLost` (what is claimed is released by the next
         holder, as when the lease is lost before publishing)."""
-        chunks = self.due(self.clock.now_ms(), int(self.config["LEARN_BATCH"]))
-        try:
-            for read, due in enumerate(chunks):
-                if not guard():
-                    if read:
-                        raise LeaseLost(f"{self.kind} learner lost its lease while claiming for v{version}")
-                    return
-                rewards = self.rewards(due)
-                yield due, rewards, set(self.store.claim_batch(version, rewards, self.clock.now_ms(), token))
-        finally:
-            chunks.close()  # and with it the store's cursor, when the pass stops early
+        now_ms = self.clock.now_ms()
+        for read, due in enumerate(due_chunks(lambda size: self.due(now_ms, size), int(self.config["LEARN_BATCH"]))):
+            if not guard():
+                if read:
+                    raise LeaseLost(f"{self.kind} learner lost its lease while claiming for v{version}")
+                return
+            rewards = self.rewards(due)
+            # Claimed before the next chunk is read: due_chunks relies on it.
+            yield due, rewards, set(self.store.claim_batch(version, rewards, self.clock.now_ms(), token))
 
     def run_once(self, guard: Guard | None = None) -> LearnPass:
         """Learn every decision whose window has closed (up to ``LEARN_BATCH``).
@@ -238,11 +247,11 @@ class SlateLearner(KindLearner[SlateModel]):
         self.reward = SlateReward(dict(config["SLATE_REWARDS"]))
         self.examples = SlateExamples(bodies=store.logged_item_bodies)
 
-    def due(self, now_ms: int, limit: int) -> Iterator[list[dict[str, Any]]]:
+    def due(self, now_ms: int, limit: int) -> list[dict[str, Any]]:
         """As stored, unexpanded, with the texts of items new to this learner encoded."""
-        for due in chunks_of(self.store.iter_due(self.kind, now_ms, limit, FIRST_CHUNK, compact=True)):
-            self.examples.prepare(due)
-            yield due
+        due = self.store.due_compact(self.kind, now_ms, limit)
+        self.examples.prepare(due)
+        return due
 
     def rewards(self, due: list[dict[str, Any]]) -> dict[str, Any]:
         outcomes = self.store.outcomes_for([decision["_id"] for decision in due])
