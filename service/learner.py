@@ -30,6 +30,7 @@ from bandit.features import encode
 from bandit.slates import SlateModel, slot_text
 from policies.rewards import SlateReward
 from service.clock import Clock
+from service.gc_passes import fewer_full_collections
 from service.models import ModelRegistry
 from service.prefetch import Prefetched
 from service.slate_examples import SlateExamples
@@ -200,7 +201,8 @@ class KindLearner(Generic[M]):
 
         ``guard`` is asked before each claim and before publishing; False stops the pass
         (the learner lease was lost, service/learner_process.py)."""
-        with self._lock:
+        # A chunk's documents live long enough to reach the oldest generation (service/gc_passes.py).
+        with self._lock, fewer_full_collections():
             try:
                 return self._pass(guard or (lambda: True))
             except BaseException:
