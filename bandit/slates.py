@@ -18,7 +18,7 @@ satiation enters linearly, enough for VW to learn diminishing returns.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 import json
 import threading
 from dataclasses import dataclass, field
@@ -166,9 +166,22 @@ def slot_example(
     context_text: str, action_texts: Sequence[str], slot_features_text: str, label: str = ""
 ) -> list[str]:
     """A single-slot CCB example; ``label`` is ``"index:cost:probability"`` when learning."""
+    return slot_example_of_lines(context_text, [action_line(text) for text in action_texts], slot_features_text, label)
+
+
+def action_line(text: str) -> str:
+    """An action's line of a CCB example (:func:`slot_example`), for callers that keep
+    lines of actions that come back slot after slot (the learner)."""
     # An empty feature part must still carry a bar, or VW reads the line as a bad label.
+    return f"ccb action {text or '|'}"
+
+
+def slot_example_of_lines(
+    context_text: str, action_lines: Iterable[str], slot_features_text: str, label: str = ""
+) -> list[str]:
+    """:func:`slot_example` from the actions' :func:`action_line` s."""
     lines = [f"ccb shared {context_text or '|'}"]
-    lines.extend(f"ccb action {text or '|'}" for text in action_texts)
+    lines.extend(action_lines)
     lines.append(f"ccb slot {label} {slot_features_text or '|'}")
     return lines
 

@@ -27,7 +27,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from bandit.features import encode
-from bandit.slates import ITEM_TEXTS, satiation_text, slot_example, slot_text
+from bandit.slates import ITEM_TEXTS, action_line, satiation_text, slot_example_of_lines, slot_text
 from service.store.compact import candidate_satiations
 
 Bodies = Callable[[Collection[str]], Mapping[str, Mapping[str, Any]]]
@@ -118,11 +118,11 @@ class SlateExamples:
         candidates = decision["candidates"]
         satiations = candidate_satiations(decision)  # by position; parsed here, off the prefetch thread
         position_of: dict[str, int] = {}
-        # Each candidate's text and id once per decision: the slots share most candidates.
-        texts: list[str | None] = [None] * len(candidates)
+        # Each candidate's action line and id once per decision: the slots share most candidates.
+        lines: list[str | None] = [None] * len(candidates)
         ids = [candidate["id"] for candidate in candidates]
         context = decision["context"]
-        context_text = self._contexts.get(context, lambda: encode(context, "U"))
+        context_text = self._contexts.text_of(context, _context_text)
         examples = []
         for choice, slot_reward in zip(decision["chosen"], rewards):
             if "allowed_at" in choice:
@@ -130,16 +130,16 @@ class SlateExamples:
             else:  # ids: the last candidate of an id, as ``learn_slate_decision``'s by-id map
                 position_of = position_of or {c["id"]: position for position, c in enumerate(candidates)}
                 positions = [position_of[item_id] for item_id in choice["allowed"]]
-            for position in [position for position in positions if texts[position] is None]:
-                texts[position] = self._candidate_text(candidates[position], satiations[position])
-            actions = [texts[position] for position in positions]
-            allowed = [ids[position] for position in positions]
+            for position in [position for position in positions if lines[position] is None]:
+                lines[position] = action_line(self._candidate_text(candidates[position], satiations[position]))
             slot = choice["slot"]
             features = decision["slots"][slot].get("features") or {}
             slot_features = self._slots.get((features, slot), lambda: slot_text(features, slot))
             # The label exactly as SlateModel.learn_slot writes it.
-            label = f"{allowed.index(choice['item_id'])}:{-slot_reward!r}:{choice['probability']!r}"
-            examples.append(slot_example(context_text, actions, slot_features, label))  # type: ignore[arg-type]
+            chosen = [ids[position] for position in positions].index(choice["item_id"])
+            label = f"{chosen}:{-slot_reward!r}:{choice['probability']!r}"
+            examples.append(slot_example_of_lines(context_text, [lines[position] for position in positions],  # type: ignore[misc]
+                                                  slot_features, label))
         return examples
 
     def _candidate_text(self, candidate: Mapping[str, Any], values: Mapping[str, Any] | None) -> str:
@@ -176,3 +176,7 @@ class SlateExamples:
         if self._read_bodies is None:
             raise ValueError("a compact decision's item bodies need SlateExamples(bodies=...)")
         return self._read_bodies(digests)
+
+
+def _context_text(context: Mapping[str, Any]) -> str:
+    return encode(context, "U")
