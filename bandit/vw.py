@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import pylibvw  # the extension under vowpalwabbit: see VWModel._run
@@ -83,6 +84,25 @@ class VWModel:
                 raise ModelError(f"Vowpal Wabbit could not predict: {exc}") from exc
         return _as_scores(prediction)
 
+    @contextmanager
+    def ccb_slots(self, head: Sequence[str]) -> Iterator[CCBSlots]:
+        """Parse a CCB example's shared and action lines once, then ask for one slot at a
+        time over any subset of the actions (:meth:`CCBSlots.predict`).
+
+        A slate asks VW about the same 50 actions slot after slot, and parsing them was
+        most of each predict; the answers are the ones a freshly parsed example gets
+        (tests/test_vw.py). The workspace stays locked until the block ends."""
+        with self._lock:
+            try:
+                examples = self._vw._parse("\n".join(head).replace("\r", "").strip())
+            except Exception as exc:
+                raise ModelError(f"Vowpal Wabbit could not parse a slate: {exc}") from exc
+            slots = CCBSlots(self._vw, examples)
+            try:
+                yield slots
+            finally:
+                slots.finish()
+
     def learn_one(self, lines: Sequence[str]) -> None:
         with self._lock:
             try:
@@ -115,6 +135,34 @@ class VWModel:
             return None if read is None else read(examples[0])
         finally:
             pylibvw.vw._finish_example_multi_ex(self._vw, examples)
+
+
+class CCBSlots:
+    """The parsed shared example and actions of one CCB slate (:meth:`VWModel.ccb_slots`)."""
+
+    def __init__(self, vw: Any, examples: list[Any]) -> None:
+        self._vw, self._examples = vw, examples
+        self._slots: list[list[Any]] = []
+
+    def predict(self, keep: Sequence[int], slot_line: str) -> ActionScores:
+        """VW's ``(index into keep, probability)`` for the slot ``slot_line`` over actions ``keep``
+        (positions among the parsed actions, in order)."""
+        try:
+            slot = self._vw._parse(slot_line)
+            self._slots.append(slot)
+            actions = self._examples[1:]
+            pylibvw.vw.predict_multi(self._vw, [self._examples[0], *(actions[i] for i in keep), *slot])
+            # The shared example collects one decision per predict: this slot's is the last.
+            return [(int(index), float(p)) for index, p in self._examples[0].get_decision_scores()[-1]]
+        except Exception as exc:
+            raise ModelError(f"Vowpal Wabbit could not predict a slot: {exc}") from exc
+
+    def finish(self) -> None:
+        """Return every parsed example to VW's pool."""
+        for slot in self._slots:
+            pylibvw.vw._finish_example_multi_ex(self._vw, slot)
+        pylibvw.vw._finish_example_multi_ex(self._vw, self._examples)
+        self._slots.clear()
 
 
 # How Workspace.predict reads each prediction type we use (pyvw's Example.get_prediction).

@@ -1,8 +1,11 @@
 """Serving: elicit under gunicorn (as `elicit serve --workers 2`, embedded store, logging on)
-beside the bare Flask + VW app (bench/bare_app.py) under the same gunicorn settings, both
-up at once and measured alternately so a change in the machine's load hits both.
+beside the bare Flask + VW app (bench/bare_app.py) under the same gunicorn settings, all
+up at once. The main row is driven in ``--rounds`` interleaved rounds (elicit, bare, bare +
+log write, then again), so a change in the machine's load hits all three alike: on this
+2-core machine one run's figures moved by up to 40 % minutes apart. Each figure pools its
+rounds; the last column is the spread of the per-round ratio.
 
-    .venv/bin/python bench/bench_serving.py [--requests 2000] [--quick]
+    .venv/bin/python bench/bench_serving.py [--requests 3000] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ def prompt_bodies(rng: np.random.Generator, count: int) -> list[bytes]:
     ])
 
 
-def run(requests: int, sweep_requests: int) -> list[dict]:
+def run(requests: int, sweep_requests: int, rounds: int) -> list[dict]:
     """Rows: name, figure, elicit's Load and the bare app's Load."""
     rng = np.random.default_rng(0)
     rows: list[dict] = []
@@ -57,10 +60,16 @@ def run(requests: int, sweep_requests: int) -> list[dict]:
                              "bare": drive(bare_port, path, bodies, clients)})
 
             slates = as_bodies([request_body(rng) for _ in range(requests)])
-            pair("slates 50x5, 4 clients", "/v1/slates", slates, 4)
-            # The second reference: the bare app plus one durable insert into the same store.
-            rows.append({"name": "  vs bare + log write", "elicit": rows[-1]["elicit"],
-                         "bare": drive(bare_port, "/v1/slates-logged", slates, 4)})
+            ours, bare_runs, logged_runs = [], [], []
+            for share in (slates[i::rounds] for i in range(rounds)):
+                ours.append(drive(elicit_port, "/v1/slates", share, 4, headers=auth))
+                bare_runs.append(drive(bare_port, "/v1/slates", share, 4))
+                # The second reference: the bare app plus one durable insert into the same store.
+                logged_runs.append(drive(bare_port, "/v1/slates-logged", share, 4))
+            for name, runs in (("slates 50x5, 4 clients", bare_runs), ("  vs bare + log write", logged_runs)):
+                ratios = [e.throughput / b.throughput for e, b in zip(ours, runs)]
+                rows.append({"name": name, "elicit": sum(ours[1:], ours[0]), "bare": sum(runs[1:], runs[0]),
+                             "spread": f"{min(ratios):.2f}–{max(ratios):.2f}"})
             for n in (10, 50, 200, 500):
                 bodies = as_bodies([request_body(rng, n=n) for _ in range(sweep_requests)])
                 pair(f"slates {n} candidates, 1 client", "/v1/slates", bodies, 1)
@@ -72,20 +81,22 @@ def run(requests: int, sweep_requests: int) -> list[dict]:
 
 
 def print_rows(rows: list[dict]) -> None:
-    print(f"{'':34}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}   {'bare req/s':>10}{'p50 ms':>9}{'p99 ms':>9}   {'thr ratio':>9}")
+    print(f"{'':34}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}   {'bare req/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
+          f"   {'thr ratio':>9}  {'per round':>9}")
     for row in rows:
         e: Load = row["elicit"]
         b: Load = row["bare"]
         print(f"{row['name']:34}{e.throughput:9.0f}{e.p(50):9.2f}{e.p(99):9.2f}   {b.throughput:10.0f}{b.p(50):9.2f}"
-              f"{b.p(99):9.2f}   {e.throughput / b.throughput:9.2f}")
+              f"{b.p(99):9.2f}   {e.throughput / b.throughput:9.2f}  {row.get('spread', ''):>9}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--sweep-requests", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    print_rows(run(args.requests, args.sweep_requests))
+    print_rows(run(args.requests, args.sweep_requests, args.rounds))
 
 
 if __name__ == "__main__":

@@ -35,6 +35,11 @@ class Load:
     def p(self, q: float) -> float:
         return float(np.percentile(self.latencies_ms, q))
 
+    def __add__(self, other: Load) -> Load:
+        """Two runs as one: requests and seconds add up, latencies pool."""
+        return Load(self.clients, self.requests + other.requests, self.seconds + other.seconds,
+                    np.concatenate([self.latencies_ms, other.latencies_ms]))
+
 
 def wait_ready(port: int, timeout_s: float = 90.0) -> None:
     deadline = time.monotonic() + timeout_s

@@ -42,12 +42,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="few requests and small logs (a smoke run)")
     parser.add_argument("--report-sizes", type=int, nargs="*", default=None)
     args = parser.parse_args()
-    requests, sweep, learn, sizes = (300, 60, 300, [2000, 4000]) if args.quick else (2000, 300, 3000, [10_000, 30_000])
+    requests, sweep, learn, sizes = (300, 60, 300, [2000, 4000]) if args.quick else (3000, 300, 3000, [10_000, 30_000])
     sizes = args.report_sizes or sizes
 
     print(f"machine: {machine()}")
     print(f"load average before serving: {load_average()}")
-    serving = bench_serving.run(requests, sweep)
+    serving = bench_serving.run(requests, sweep, rounds=3)
     print(f"load average before learner: {load_average()}")
     learner = bench_learner.run(learn)
     print(f"load average before report:  {load_average()}")

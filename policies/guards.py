@@ -115,16 +115,19 @@ class CapState:
         """
         lifted_creators, exhausted = frozenset(self.lifted_creators), frozenset(self.exhausted_creators)
         lifted_categories = frozenset(self.lifted_categories)
-        tallies: dict[tuple[tuple[str, str | None, str | None], ...], _Tally] = {}
+        tallies: dict[tuple[int, ...], tuple[tuple[Candidate, ...], _Tally]] = {}
 
         def eligible(candidate: Candidate, chosen: Sequence[Candidate]) -> bool:
-            # Keyed by what the rule reads of each chosen item, so a rule kept across slates stays right.
-            key = tuple((other.id, other.creator, other.category) for other in chosen)
-            tally = tallies.get(key)
-            if tally is None:
+            # Keyed by the identities of the chosen items (cheap: asked ~250 times a slate).
+            # The entry holds the items themselves, so no identity is reused while it lives;
+            # items are frozen, so an identity fixes what the rule reads of it.
+            key = tuple(map(id, chosen))
+            found = tallies.get(key)
+            if found is None:
                 if len(tallies) > 64:
                     tallies.clear()
-                tally = tallies[key] = _Tally.of(chosen)
+                found = tallies[key] = (tuple(chosen), _Tally.of(chosen))
+            tally = found[1]
             if candidate.id in tally.ids:
                 return False
             creator = candidate.creator

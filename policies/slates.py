@@ -10,7 +10,8 @@ how a policy becomes an off-policy target (its probability of what was logged).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -75,6 +76,24 @@ class SlatePolicy(Protocol):
     ) -> np.ndarray: ...
 
 
+#: ``ask(keep, slot_features, position)``: a policy's slot distribution over the candidates
+#: at positions ``keep`` of a slate's candidate list.
+SlotAsker = Callable[[Sequence[int], Mapping[str, Any], int], np.ndarray]
+
+
+@contextmanager
+def asking(policy: SlatePolicy, context: Mapping[str, Any], candidates: Sequence[Candidate]) -> Iterator[SlotAsker]:
+    """The policy's questions for one slate: its own ``slate`` session where it has one
+    (:meth:`LearnedSlatePolicy.slate`), else :meth:`SlatePolicy.slot_distribution`."""
+    session = getattr(policy, "slate", None)
+    if session is not None:
+        with session(context, candidates) as ask:
+            yield ask
+        return
+    yield lambda keep, slot_features, position: policy.slot_distribution(
+        context, [candidates[i] for i in keep], slot_features, position)
+
+
 class LearnedSlatePolicy:
     """The live policy: VW's CCB exploration distribution per slot.
 
@@ -98,6 +117,13 @@ class LearnedSlatePolicy:
             self._text(context, -1), [candidate.vw_text for candidate in allowed], self._text(slot_features, position)
         )
 
+    @contextmanager
+    def slate(self, context: Mapping[str, Any], candidates: Sequence[Candidate]) -> Iterator[SlotAsker]:
+        """:meth:`slot_distribution` for one context and candidate list, slot after slot, with
+        VW parsing the candidates once (bandit/slates.py, ``SlateModel.slate``)."""
+        with self.model.slate(self._text(context, -1), [candidate.vw_text for candidate in candidates]) as pmf:
+            yield lambda keep, slot_features, position: pmf(keep, self._text(slot_features, position))
+
     def _text(self, features: Mapping[str, Any], position: int) -> str:
         """``encode(features, "U")`` (``position`` -1) or ``slot_text(features, position)``,
         remembered for plain dicts: their repr names every key, value and type exactly
@@ -112,37 +138,6 @@ class LearnedSlatePolicy:
                 self._texts.clear()
             text = self._texts[key] = encoded()
         return text
-
-
-class RecallingModel:
-    """A :class:`SlateModel` that remembers its last slot distributions by their exact inputs.
-
-    Replaying a logged slate, ``learned`` and ``cap_free_greedy`` (the same model) often
-    ask the same question — always for slot 0, and later whenever the caps did not bind —
-    and a VW predict is the report's most expensive step. The key is the whole input, so
-    an answer is only ever reused for the very same example; ``size`` bounds the memory
-    (a slate asks at most a few questions per target).
-
-    >>> model = RecallingModel(SlateModel.new(epsilon=0.2))
-    >>> first = model.slot_pmf("|U u=a", ["|I id=x", "|I id=y"], "|S position=0")
-    >>> again = model.slot_pmf("|U u=a", ["|I id=x", "|I id=y"], "|S position=0")
-    >>> again.tolist() == first.tolist(), model.predicts
-    (True, 1)
-    """
-
-    def __init__(self, model: SlateModel, size: int = 64) -> None:
-        self.model, self.size, self.predicts = model, size, 0
-        self._memo: dict[tuple[str, tuple[str, ...], str], np.ndarray] = {}
-
-    def slot_pmf(self, context_text: str, action_texts: Sequence[str], slot_features_text: str) -> np.ndarray:
-        key = (context_text, tuple(action_texts), slot_features_text)
-        pmf = self._memo.get(key)
-        if pmf is None:
-            if len(self._memo) >= self.size:
-                self._memo.clear()
-            pmf = self._memo[key] = self.model.slot_pmf(context_text, action_texts, slot_features_text)
-            self.predicts += 1
-        return pmf.copy()  # callers own their array
 
 
 class UniformSlatePolicy:
@@ -200,23 +195,25 @@ def fill_slate(
     """Fill ``slots`` (``(slot_id, features)`` pairs) in order; stops early if nothing is allowed."""
     chosen: list[Candidate] = []
     result: list[SlotChoice] = []
-    for position, (slot_id, slot_features) in enumerate(slots):
-        allowed = [candidate for candidate in candidates if eligible(candidate, chosen)]
-        if not allowed:
-            break
-        pmf = clean_pmf(policy.slot_distribution(context, allowed, slot_features, position))
-        index = sample_index(pmf, rng)
-        chosen.append(allowed[index])
-        result.append(
-            SlotChoice(
-                slot=position,
-                slot_id=slot_id,
-                item_id=allowed[index].id,
-                probability=float(pmf[index]),
-                allowed=tuple(candidate.id for candidate in allowed),
-                distribution=tuple(float(p) for p in pmf),
+    with asking(policy, context, candidates) as ask:
+        for position, (slot_id, slot_features) in enumerate(slots):
+            keep = [i for i, candidate in enumerate(candidates) if eligible(candidate, chosen)]
+            if not keep:
+                break
+            pmf = clean_pmf(ask(keep, slot_features, position))
+            index = sample_index(pmf, rng)
+            served = candidates[keep[index]]
+            chosen.append(served)
+            result.append(
+                SlotChoice(
+                    slot=position,
+                    slot_id=slot_id,
+                    item_id=served.id,
+                    probability=float(pmf[index]),
+                    allowed=tuple(candidates[i].id for i in keep),
+                    distribution=tuple(float(p) for p in pmf),
+                )
             )
-        )
     return result
 
 

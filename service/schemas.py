@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from bandit.slates import features_json
 from bandit.errors import InvalidInput, MalformedRequest
 from bandit.features import validate as validate_features
+from service.jsontext import may_exceed_orjson
 from policies.rewards import ANSWER_VALUES, OUTCOME_TYPES, PROMPT_RESPONSES
 
 Id = Annotated[str, Field(min_length=1, max_length=256)]
@@ -110,8 +111,6 @@ def _finite_float(text: str) -> float:
 # A float literal can only overflow with a three-digit exponent or 309 digits in a row; a
 # body without either (nearly all) is parsed without a Python call per number.
 _MAY_OVERFLOW = re.compile(rb"[eE][+-]?[0-9]{3}|[0-9]{309}")
-# orjson reads an integer beyond 64 bits as a float; 19 digits in a row is where that can start.
-_BEYOND_ORJSON = re.compile(rb"[eE][+-]?[0-9]{3}|[0-9]{19}")
 
 
 def parse_json(raw: bytes) -> Any:
@@ -124,7 +123,7 @@ def parse_json(raw: bytes) -> Any:
     ...
     bandit.errors.MalformedRequest: number 1.5e3000 overflows to infinity
     """
-    if _BEYOND_ORJSON.search(raw) is None:
+    if not may_exceed_orjson(raw):
         # orjson (4x faster on a 50-candidate slate) gives what the standard library gives for
         # any body it accepts; whatever it refuses — bad JSON, NaN, other encodings, lone
         # surrogates — goes the standard library's way below, for the same answer and message.

@@ -27,7 +27,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from bandit.features import encode
-from bandit.slates import ITEM_TEXTS, action_line, satiation_text, slot_example_of_lines, slot_text
+from bandit.slates import ITEM_TEXTS, action_line, satiation_text, shared_line, slot_line, slot_text
 from service.store.compact import candidate_satiations
 
 Bodies = Callable[[Collection[str]], Mapping[str, Mapping[str, Any]]]
@@ -122,7 +122,7 @@ class SlateExamples:
         lines: list[str | None] = [None] * len(candidates)
         ids = [candidate["id"] for candidate in candidates]
         context = decision["context"]
-        context_text = self._contexts.text_of(context, _context_text)
+        shared = shared_line(self._contexts.text_of(context, _context_text))
         examples = []
         for choice, slot_reward in zip(decision["chosen"], rewards):
             if "allowed_at" in choice:
@@ -138,8 +138,7 @@ class SlateExamples:
             # The label exactly as SlateModel.learn_slot writes it.
             chosen = [ids[position] for position in positions].index(choice["item_id"])
             label = f"{chosen}:{-slot_reward!r}:{choice['probability']!r}"
-            examples.append(slot_example_of_lines(context_text, [lines[position] for position in positions],  # type: ignore[misc]
-                                                  slot_features, label))
+            examples.append([shared, *[lines[position] for position in positions], slot_line(slot_features, label)])  # type: ignore[list-item]
         return examples
 
     def _candidate_text(self, candidate: Mapping[str, Any], values: Mapping[str, Any] | None) -> str:

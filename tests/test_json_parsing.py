@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from bandit.errors import MalformedRequest
 from bandit.slates import features_json
+from service import jsontext
 from service.schemas import parse_json
 
 scalars = (st.none() | st.booleans() | st.integers(min_value=-(2**80), max_value=2**80)
@@ -72,3 +73,32 @@ def test_feature_keys_are_equal_exactly_for_equal_maps(a: dict[str, Any], b: dic
 ])
 def test_maps_orjson_would_confuse_get_different_keys(a: dict[str, Any], b: dict[str, Any]) -> None:
     assert features_json(a) != features_json(b)
+
+
+# Stored JSON (service/jsontext.py: the packed parts of every slate decision) must read back
+# exactly what the standard library would have written and read, and refuse what it refuses.
+stored_values = st.recursive(
+    scalars | st.sampled_from([float("nan"), float("inf"), -0.0]) | st.text(alphabet=st.characters(categories=["Cs"])),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.text(max_size=8) | st.integers(-3, 3), inner, max_size=4),  # json writes int keys as text
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(stored_values)
+def test_stored_json_round_trips_as_the_standard_library_does(value: Any) -> None:
+    try:
+        expected = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError:  # a non-finite float: refused, as before
+        with pytest.raises(ValueError):
+            jsontext.dumps(value)
+        return
+    written = jsontext.dumps(value)
+    assert typed(json.loads(written)) == typed(json.loads(expected))
+    assert typed(jsontext.loads(written)) == typed(json.loads(expected))
+
+
+@pytest.mark.parametrize("text", ['[123456789012345678901234567890]', '[1e-400]', '{"x": NaN}', '["\\ud800"]'])
+def test_stored_json_reads_what_orjson_would_read_differently(text: str) -> None:
+    assert typed(jsontext.loads(text)) == typed(json.loads(text))

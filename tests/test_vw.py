@@ -84,3 +84,38 @@ def test_raw_calls_learn_and_predict_exactly_as_pyvw_does(args: str) -> None:
     for _ in range(50):
         lines = example(label=False)
         assert ours.predict_one(lines) == _as_scores(reference._vw.predict(list(lines)))
+
+
+def test_a_slate_parsed_once_answers_every_slot_as_a_fresh_example_does() -> None:
+    """``SlateModel.slate`` parses the shared and action lines once and asks slot after slot
+    over subsets of them; each answer must be bit-for-bit what a freshly parsed single-slot
+    example gets (the logged propensities are these numbers), whatever the subset, the
+    slot's features, and however many slots were asked before."""
+    import random
+
+    import numpy as np
+
+    rng = random.Random(11)
+    model = SlateModel.new(epsilon=0.1, args="--ccb_explore_adf -q UA -q UI -q SA -q SI --quiet")
+
+    def actions(count: int) -> list[str]:
+        return [f"|I id=i{rng.randrange(40)} |A x:{rng.random():.6f} |X exp:{rng.random():.4f}" for _ in range(count)]
+
+    for _ in range(400):  # a model whose greedy action differs between contexts and slots
+        texts = actions(rng.randint(2, 12))
+        model.learn_slot(f"|U u={rng.randrange(5)}", texts, slot_text({"f": rng.randrange(3)}, rng.randrange(5)),
+                         rng.randrange(len(texts)), -float(rng.random() < 0.4), rng.uniform(0.1, 1.0))
+    greedy_positions = set()
+    for _ in range(60):
+        context, texts = f"|U u={rng.randrange(5)}", actions(rng.randint(1, 30))
+        questions = []
+        for position in range(rng.randint(1, 6)):
+            keep = sorted(rng.sample(range(len(texts)), rng.randint(1, len(texts))))
+            questions.append((keep, slot_text({"f": rng.randrange(3)}, position)))
+        with model.slate(context, texts) as pmf:
+            answers = [pmf(keep, slot) for keep, slot in questions]
+        for (keep, slot), answer in zip(questions, answers):
+            fresh = model.slot_pmf(context, [texts[i] for i in keep], slot)
+            assert answer.tolist() == fresh.tolist()
+            greedy_positions.add(int(np.argmax(fresh)))
+    assert len(greedy_positions) > 3  # the model is not answering the same thing every time

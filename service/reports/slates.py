@@ -27,7 +27,8 @@ from bandit.errors import InvalidInput
 from bandit.ope import CascadeIPS, SNCascadeIPS, StreamingDiagnostics, StreamingEstimate
 from bandit.ope.moments import Moments
 from policies.slate_baselines import CapFreeGreedySlatePolicy, MostPopularSlatePolicy
-from policies.slates import LearnedSlatePolicy, RecallingModel, SlatePolicy
+from policies.recalling_model import RecallingModel
+from policies.slates import LearnedSlatePolicy, SlatePolicy
 from service.evaluation import CHUNK, evaluation_query
 from service.reports.context import MIN_EFFECTIVE_SAMPLE, ReportContext, covers_zero, interval_dict, verdict
 from service.reports.health import joined_chunks

@@ -38,6 +38,8 @@ from pymongo import InsertOne
 from pymongo import errors as mongo_errors
 from pymongo.database import Database
 
+from service import jsontext
+
 ITEM_FIELDS = ("features", "category", "creator", "kind")
 PACKED = "packed"
 PACKED_SATIATION = "packed_satiation"
@@ -232,7 +234,7 @@ def unpack(
         distribution = None
     if text is None:
         return doc
-    body = json.loads(text)
+    body = jsontext.loads(text)
     doc.update(body.get("top") or {})
     candidates = doc["candidates"] = body["candidates"]
     chosen = doc.get("chosen") or []
@@ -242,12 +244,12 @@ def unpack(
     if "distribution" in body and distributions:  # written when everything was one string (before the split)
         distribution = body["distribution"]
     elif distribution is not None:
-        distribution = json.loads(distribution)
+        distribution = jsontext.loads(distribution, own_numbers=True)
     for choice, value in zip(chosen, distribution or ()):
         if value is not None:
             choice["distribution"] = value
     if satiation_text is not None:
-        for candidate, value in zip(candidates, json.loads(satiation_text)):
+        for candidate, value in zip(candidates, jsontext.loads(satiation_text, own_numbers=True)):
             if value is not None:
                 candidate["satiation"] = value
     return doc
@@ -266,9 +268,9 @@ def candidate_satiations(doc: Mapping[str, Any]) -> list[Any]:
     """
     text = doc.get(PACKED_SATIATION)
     if isinstance(text, str):
-        return json.loads(text)
+        return jsontext.loads(text, own_numbers=True)
     return [candidate.get("satiation") for candidate in doc.get("candidates") or ()]
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return jsontext.dumps(value)
