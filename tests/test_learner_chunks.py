@@ -79,23 +79,39 @@ def test_a_failure_while_learning_stops_claiming_and_leaves_no_half_model(
     decide(client, clock, 14)  # chunks of 2, 3, 3, 3, 3
     expected = reference_bytes(runtime, clock)
     slate = runtime.learner.kinds["slate"]
-    learn, seen = slate.learn, []
+    learn_run, runs = slate.learn_run, []
 
-    def failing(model: Any, decision: Any, reward: Any) -> int:
-        seen.append(decision["_id"])
-        if len(seen) == 3:
+    def failing(model: Any, run: Any) -> int:
+        runs.append([decision["_id"] for decision, _ in run])
+        if len(runs) == 2:
             raise RuntimeError("VW failed")
-        return learn(model, decision, reward)
+        return learn_run(model, run)
 
-    monkeypatch.setattr(slate, "learn", failing)
+    monkeypatch.setattr(slate, "learn_run", failing)
     with pytest.raises(RuntimeError, match="VW failed"):
         slate.run_once()
+    assert [len(run) for run in runs] == [2, 3]  # a run is the decisions a chunk won (fewer than LEARN_RUN)
     claimed = [event_id for event_id, version in learned_versions(runtime).items() if version is not None]
     # The chunk being learned (the second), one handed over and one claimed: not the fifth.
     assert 5 <= len(claimed) <= 11
-    monkeypatch.setattr(slate, "learn", learn)
+    monkeypatch.setattr(slate, "learn_run", learn_run)
     assert runtime.learner.run_once().learned == 14
-    assert published_bytes(runtime) == expected  # the failed pass's two examples are not in it
+    assert published_bytes(runtime) == expected  # the failed pass's first chunk is not in it
+
+
+def test_runs_are_cut_at_learn_run_and_learn_what_one_at_a_time_learns(
+    client: Any, runtime: Any, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(learner_module, "CLAIM_CHUNK", 8)
+    monkeypatch.setattr(learner_module, "LEARN_RUN", 3)
+    decide(client, clock, 9)  # chunks of 2, 4, 3: runs of 2, 3 + 1, 3
+    expected = reference_bytes(runtime, clock)
+    slate = runtime.learner.kinds["slate"]
+    learn_run, runs = slate.learn_run, []
+    monkeypatch.setattr(slate, "learn_run", lambda model, run: runs.append(len(run)) or learn_run(model, run))
+    assert runtime.learner.run_once().learned == 9
+    assert runs == [2, 3, 1, 3]
+    assert published_bytes(runtime) == expected
 
 
 @pytest.mark.parametrize("lost, count", [("d0", 8), ("d6", 7)])
