@@ -195,8 +195,14 @@ class KindLearner(Generic[M]):
 
         ``guard`` is asked before every claim: no before the first ends the pass quietly,
         no later raises :class:`LeaseLost` (what is claimed is released by the next
-        holder, as when the lease is lost before publishing)."""
-        now_ms = self.clock.now_ms()
+        holder, as when the lease is lost before publishing).
+
+        After the last claim the claims are made durable and counted
+        (``Store.confirm_claims``), while the last chunk is being learned: a count short
+        of what was won raises :class:`ClaimsLost` after that chunk, before anything is
+        published. (Publishing would put a decision whose claim was lost — a failover —
+        in the model while it is due again: learned twice.)"""
+        now_ms, won_in_all = self.clock.now_ms(), 0
         for read, due in enumerate(due_chunks(lambda size: self.due(now_ms, size), int(self.config["LEARN_BATCH"]))):
             if not guard():
                 if read:
@@ -204,7 +210,12 @@ class KindLearner(Generic[M]):
                 return
             rewards = self.rewards(due)
             # Claimed before the next chunk is read: due_chunks relies on it.
-            yield due, rewards, set(self.store.claim_batch(version, rewards, self.clock.now_ms(), token))
+            won = set(self.store.claim_batch(version, rewards, self.clock.now_ms(), token))
+            won_in_all += len(won)
+            yield due, rewards, won
+        if won_in_all and not self.store.confirm_claims(self.kind, version, token, won_in_all):
+            # Claims that did survive are released next pass.
+            raise ClaimsLost(f"{self.kind} learner: claims for v{version} were not all durable; nothing published")
 
     def run_once(self, guard: Guard | None = None) -> LearnPass:
         """Learn every decision whose window has closed (up to ``LEARN_BATCH``).
@@ -225,7 +236,7 @@ class KindLearner(Generic[M]):
         released = self.store.release_unpublished(self.kind, base, meta.get("claim"), meta.get("decisions"))
         version, token = base + 1, uuid.uuid4().hex
         learned = 0
-        # The next chunk is read and claimed while this one is learned (service/prefetch.py).
+        # The next chunks are read and claimed while this one is learned (service/prefetch.py).
         with Prefetched(self._claimed(version, token, guard)) as chunks:
             for due, rewards, won in chunks:
                 run = [(decision, rewards[decision["_id"]]) for decision in due if decision["_id"] in won]
@@ -234,10 +245,7 @@ class KindLearner(Generic[M]):
                 learned += len(run)
         if not learned:
             return LearnPass(0, base, released)
-        if not self.store.confirm_claims(self.kind, version, token, learned):
-            # Publishing would put a decision whose claim was lost (a failover) in this model
-            # while it is due again: learned twice. Claims that did survive are released next pass.
-            raise ClaimsLost(f"{self.kind} learner: claims for v{version} were not all durable; nothing published")
+        # Every claim was confirmed durable by now (_claimed).
         if not guard():
             # Another learner took over: our claims are above its base and it releases them.
             raise LeaseLost(f"{self.kind} learner lost its lease before publishing v{version}")
