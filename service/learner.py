@@ -42,8 +42,9 @@ Guard = Callable[[], bool]
 Chunk = tuple[list[dict[str, Any]], dict[str, Any], set[str]]  # due decisions, rewards by id, ids won
 #: Decisions read and claimed per chunk (a few store round trips): big enough that a
 #: round trip's own cost stays small; the first chunk is smaller so that learning starts
-#: early (nothing overlaps the first read and claim), and each later one at most twice
-#: the one before, so the next chunk is ready by the time this one is learned.
+#: early (nothing overlaps the first read and claim), and each later one grows by half:
+#: reading and claiming a decision costs the store about half of what learning it costs
+#: here (~0.5 against ~1 ms on nx-27017), so a chunk twice the last one came late.
 CLAIM_CHUNK = 500
 FIRST_CHUNK = 100
 #: Decisions whose examples are built before VW learns them in one call
@@ -54,8 +55,8 @@ LEARN_RUN = 20
 
 
 def due_chunks(read: Callable[[int], list[dict[str, Any]]], limit: int) -> Iterator[list[dict[str, Any]]]:
-    """Up to ``limit`` due decisions in chunks of ``FIRST_CHUNK``, then twice as many up
-    to ``CLAIM_CHUNK``; ``read(n)`` gives the oldest ``n`` decisions still due.
+    """Up to ``limit`` due decisions in chunks of ``FIRST_CHUNK``, then half as many again
+    each time up to ``CLAIM_CHUNK``; ``read(n)`` gives the oldest ``n`` decisions still due.
 
     Each chunk is a query of its own (bounded, served from the index: nx-27017 builds
     only what it returns, so the first chunk comes at once instead of after everything
@@ -69,7 +70,7 @@ def due_chunks(read: Callable[[int], list[dict[str, Any]]], limit: int) -> Itera
     >>> def read(n):  # what the caller claims is gone from what is due
     ...     chunk = due[:n]; del due[:n]; return chunk
     >>> [len(chunk) for chunk in due_chunks(read, 5000)]
-    [100, 200, 400, 500, 301]
+    [100, 150, 225, 337, 500, 189]
     """
     seen: set[Any] = set()
     size, read_so_far = FIRST_CHUNK, 0
@@ -85,7 +86,7 @@ def due_chunks(read: Callable[[int], list[dict[str, Any]]], limit: int) -> Itera
         if len(chunk) < asked:
             return  # nothing more is due
         read_so_far += len(chunk)
-        size = min(2 * size, CLAIM_CHUNK)
+        size = min(size * 3 // 2, CLAIM_CHUNK)
 
 
 class LeaseLost(RuntimeError):

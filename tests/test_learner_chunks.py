@@ -104,13 +104,13 @@ def test_runs_are_cut_at_learn_run_and_learn_what_one_at_a_time_learns(
 ) -> None:
     monkeypatch.setattr(learner_module, "CLAIM_CHUNK", 8)
     monkeypatch.setattr(learner_module, "LEARN_RUN", 3)
-    decide(client, clock, 9)  # chunks of 2, 4, 3: runs of 2, 3 + 1, 3
+    decide(client, clock, 9)  # chunks of 2, 3, 4: runs of 2, 3, 3 + 1
     expected = reference_bytes(runtime, clock)
     slate = runtime.learner.kinds["slate"]
     learn_run, runs = slate.learn_run, []
     monkeypatch.setattr(slate, "learn_run", lambda model, run: runs.append(len(run)) or learn_run(model, run))
     assert runtime.learner.run_once().learned == 9
-    assert runs == [2, 3, 1, 3]
+    assert runs == [2, 3, 3, 1]
     assert published_bytes(runtime) == expected
 
 
