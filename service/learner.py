@@ -26,15 +26,13 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from bandit.features import encode
-from bandit.slates import SlateModel, slot_text
+from bandit.slates import SlateModel
 from policies.rewards import SlateReward
 from service.clock import Clock
 from service.gc_passes import fewer_full_collections
 from service.models import ModelRegistry
 from service.prefetch import Prefetched
 from service.slate_examples import SlateExamples
-from service.slates import candidates_of
 from service.store import Store
 
 M = TypeVar("M", bound=Any)
@@ -119,27 +117,6 @@ def slate_rewards(decision: Mapping[str, Any], outcome_docs: list[Mapping[str, A
         for outcome in doc["outcomes"]
     ]
     return reward.slot_rewards([choice["item_id"] for choice in decision["chosen"]], events)
-
-
-def learn_slate_decision(model: SlateModel, decision: Mapping[str, Any], rewards: list[float]) -> int:
-    """One single-slot CCB example per served slot, over the candidates allowed there.
-
-    The reference path, one ``learn_slot`` per slot; the learner itself learns the same
-    examples, built with caches, through :class:`service.slate_examples.SlateExamples`."""
-    by_id = {candidate.id: candidate for candidate in candidates_of(decision)}
-    context_text = encode(decision["context"], "U")
-    for choice, slot_reward in zip(decision["chosen"], rewards):
-        allowed = choice["allowed"]
-        slot = decision["slots"][choice["slot"]]
-        model.learn_slot(
-            context_text,
-            [by_id[item_id].vw_text for item_id in allowed],
-            slot_text(slot.get("features") or {}, choice["slot"]),
-            chosen=allowed.index(choice["item_id"]),
-            cost=-slot_reward,
-            probability=choice["probability"],
-        )
-    return len(decision["chosen"])
 
 
 class KindLearner(Generic[M]):

@@ -1,7 +1,7 @@
 """The learner's slate examples as VW text, built with per-learner caches.
 
 A logged slate decision becomes one single-slot CCB example per served slot (see
-:func:`service.learner.learn_slate_decision`, the reference this must match line for line).
+:func:`learn_slate_decision`, the reference this must match line for line).
 Building them through :func:`service.slates.candidates_of` makes a ``Candidate`` per
 candidate and a JSON key per item text lookup in every decision, although the same items,
 satiation values, slots and contexts come back decision after decision: that was a third
@@ -27,11 +27,33 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from bandit.features import encode
-from bandit.slates import ITEM_TEXTS, action_line, satiation_text, shared_line, slot_line, slot_text
+from bandit.slates import ITEM_TEXTS, SlateModel, action_line, satiation_text, shared_line, slot_line, slot_text
+from service.slates import candidates_of
 from service.store.compact import candidate_satiations
 
 Bodies = Callable[[Collection[str]], Mapping[str, Mapping[str, Any]]]
 MARSHAL_FORMAT = 2  # the newest format without back-references (they follow object identity)
+
+
+def learn_slate_decision(model: SlateModel, decision: Mapping[str, Any], rewards: list[float]) -> int:
+    """One single-slot CCB example per served slot, over the candidates allowed there.
+
+    The reference path, one ``learn_slot`` per slot; the learner itself learns the same
+    examples, built with caches, through :class:`SlateExamples`."""
+    by_id = {candidate.id: candidate for candidate in candidates_of(decision)}
+    context_text = encode(decision["context"], "U")
+    for choice, slot_reward in zip(decision["chosen"], rewards):
+        allowed = choice["allowed"]
+        slot = decision["slots"][choice["slot"]]
+        model.learn_slot(
+            context_text,
+            [by_id[item_id].vw_text for item_id in allowed],
+            slot_text(slot.get("features") or {}, choice["slot"]),
+            chosen=allowed.index(choice["item_id"]),
+            cost=-slot_reward,
+            probability=choice["probability"],
+        )
+    return len(decision["chosen"])
 
 
 class TextMemo:

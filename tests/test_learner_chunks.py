@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 import service.learner as learner_module
-from service.learner import ClaimsLost, LeaseLost, learn_slate_decision
+from service.learner import ClaimsLost, LeaseLost
+from service.slate_examples import learn_slate_decision
 from tests.helpers import slate_request
 
 
