@@ -174,8 +174,17 @@ def slot_example(
 
 
 def slate_head(context_text: str, action_texts: Sequence[str]) -> list[str]:
-    # An empty feature part must still carry a bar, or VW reads the line as a bad label.
-    return [f"ccb shared {context_text or '|'}", *(f"ccb action {text or '|'}" for text in action_texts)]
+    return [shared_line(context_text), *map(action_line, action_texts)]
+
+
+# An empty feature part must still carry a bar, or VW reads the line as a bad label.
+def shared_line(context_text: str) -> str:
+    return f"ccb shared {context_text or '|'}"
+
+
+def action_line(text: str) -> str:
+    """One action's line; the learner keeps these for the actions a decision's slots share."""
+    return f"ccb action {text or '|'}"
 
 
 def slot_line(slot_features_text: str, label: str = "") -> str:

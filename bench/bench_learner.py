@@ -1,9 +1,10 @@
 """Learner throughput beside raw VW on the same examples, in one run.
 
 elicit: one learner pass over ``--decisions`` due slate decisions (50 candidates × 5 slots,
-~20 features each), timed end to end — read what is due, join outcomes, claim the batch,
-build the examples, train, publish the snapshot. Raw VW: the very same CCB examples as
-text lines, built beforehand, fed to a fresh workspace with the same arguments.
+~20 features each; a third with a consume, as their templates), timed end to end — read
+what is due, join outcomes, claim the batch, build the examples, train, publish the
+snapshot. Raw VW: the very same CCB examples as text lines, built beforehand, fed to a
+fresh workspace with the same arguments; the two models must be byte for byte the same.
 
     .venv/bin/python bench/bench_learner.py [--decisions 3000]
 """
@@ -22,10 +23,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from seed_log import bench_runtime, clone, insert_clones, real_decisions  # noqa: E402
+from seed_log import bench_runtime, clone, clone_outcomes, insert_clones, real_decisions  # noqa: E402
 from bandit.slates import SlateModel, slot_example  # noqa: E402
 from policies.rewards import SlateReward  # noqa: E402
-from service.learner import learn_slate_decision, slate_rewards  # noqa: E402
+from service.learner import slate_rewards  # noqa: E402
+from service.slate_examples import learn_slate_decision  # noqa: E402
 
 
 class Recorder:
@@ -39,8 +41,8 @@ class Recorder:
         self.examples.append(slot_example(context_text, action_texts, slot_features_text, f"{chosen}:{cost!r}:{probability!r}"))
 
 
-PHASES = {"store": ("release_unpublished", "iter_due", "logged_item_bodies", "outcomes_for", "claim_batch",
-                    "confirm_claims", "save_model", "latest_model_meta", "load_model"), "learner": ("learn",)}
+PHASES = {"store": ("release_unpublished", "due_compact", "logged_item_bodies", "outcomes_for", "claim_batch",
+                    "confirm_claims", "save_model", "latest_model_meta", "load_model"), "learner": ("learn_run",)}
 
 
 def timed(target: Any, names: tuple[str, ...], spent: dict[str, float]) -> None:
@@ -87,15 +89,20 @@ def run(decisions: int) -> dict[str, float]:
     with bench_runtime(LEARN_BATCH=decisions + 1000) as (runtime, clock):
         templates = real_decisions(runtime, clock, 150, candidates=50, slots=5)
         runtime.store.decisions.delete_many({})
-        insert_clones(runtime, clone(templates, decisions, clock.now_ms(), 60_000, learned=False))
+        start_ms = clock.now_ms()
+        insert_clones(runtime, clone(templates, decisions, start_ms, 60_000, learned=False))
+        clone_outcomes(runtime, templates, decisions, start_ms, 60_000)
         clock.advance(3600)
         # The examples, exactly as the learner builds them, for the raw VW reference.
         recorder = Recorder()
         reward = SlateReward(dict(runtime.config["SLATE_REWARDS"]))
         due = runtime.store.due_decisions("slate", clock.now_ms(), decisions)
         outcomes = runtime.store.outcomes_for([d["_id"] for d in due])
+        rewarded = 0
         for decision in due:
-            learn_slate_decision(recorder, decision, slate_rewards(decision, outcomes[decision["_id"]], reward))  # type: ignore[arg-type]
+            rewards = slate_rewards(decision, outcomes[decision["_id"]], reward)
+            rewarded += any(rewards)
+            learn_slate_decision(recorder, decision, rewards)  # type: ignore[arg-type]
 
         spent: dict[str, float] = defaultdict(float)
         timed(runtime.store, PHASES["store"], spent)
@@ -105,19 +112,24 @@ def run(decisions: int) -> dict[str, float]:
         elicit_s = time.perf_counter() - started
         elicit_cpu, store_cpu = time.process_time() - cpu, children_cpu_s() - store_cpu
         assert result.learned == decisions, result
+        published = runtime.store.load_model(runtime.store.latest_model_meta("slate")["file_id"])
 
     model = SlateModel.new(epsilon=float(runtime.config["EPSILON"]), args=str(runtime.config["SLATE_VW_ARGS"]))
     started, cpu = time.perf_counter(), time.process_time()
     model.vw.learn_many(recorder.examples)
     raw_s, raw_cpu = time.perf_counter() - started, time.process_time() - cpu
+    # Both learned the same examples in the same order, or the comparison means nothing.
+    assert model.to_bytes() == published, "the learner published another model than raw VW learned"
     examples = len(recorder.examples)
-    return {"decisions": decisions, "examples": examples, "elicit_per_s": examples / elicit_s, "raw_per_s": examples / raw_s,
+    return {"decisions": decisions, "rewarded": rewarded, "examples": examples,
+            "elicit_per_s": examples / elicit_s, "raw_per_s": examples / raw_s,
             "elicit_s": elicit_s, "raw_s": raw_s, "elicit_cpu_s": elicit_cpu, "store_cpu_s": store_cpu, "raw_cpu_s": raw_cpu,
             **{f"phase_{name}": seconds for name, seconds in spent.items()}}
 
 
 def print_result(row: dict[str, float]) -> None:
-    print(f"learner, {row['decisions']:.0f} slate decisions = {row['examples']:.0f} CCB examples (50 candidates)")
+    print(f"learner, {row['decisions']:.0f} slate decisions = {row['examples']:.0f} CCB examples (50 candidates), "
+          f"{row['rewarded']:.0f} with a reward")
     print(f"  elicit learner pass   {row['elicit_per_s']:8.0f} examples/s  ({row['elicit_s']:.1f} s)")
     print(f"  raw VW learn          {row['raw_per_s']:8.0f} examples/s  ({row['raw_s']:.1f} s)")
     print(f"  ratio                 {row['elicit_per_s'] / row['raw_per_s']:8.2f}")

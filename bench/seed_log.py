@@ -52,16 +52,20 @@ def real_decisions(runtime: Any, clock: ManualClock, count: int, candidates: int
     return list(runtime.store.decisions.find({"_id": {"$in": ids}}))
 
 
+def placed(i: int, total: int, start_ms: int, span_ms: int) -> tuple[str, int]:
+    """Clone ``i``'s event id and time: ``total`` clones spread evenly over ``[start_ms, start_ms + span_ms)``."""
+    return f"c{i:08d}", start_ms + int(i * span_ms / total)
+
+
 def clone(templates: list[dict], total: int, start_ms: int, span_ms: int, learned: bool) -> Iterator[list[dict]]:
-    """``total`` clones in chunks of 5,000, spread evenly over ``[start_ms, start_ms + span_ms)``;
-    ``learned``: as the learner leaves them (a reward per slot, a model version)."""
+    """``total`` clones in chunks of 5,000 (:func:`placed`); ``learned``: as the learner
+    leaves them (a reward per slot, a model version)."""
     rng = np.random.default_rng(1)
-    step = span_ms / total
     chunk: list[dict] = []
     for i in range(total):
         doc = dict(templates[i % len(templates)])
-        t = start_ms + int(i * step)
-        doc.update(_id=f"c{i:08d}", t=t, user=f"u{i % 5000:05d}", activated_at=t, window_end=t + 600_000)
+        event_id, t = placed(i, total, start_ms, span_ms)
+        doc.update(_id=event_id, t=t, user=f"u{i % 5000:05d}", activated_at=t, window_end=t + 600_000)
         if learned:
             doc.update(learn_version=1, learned_at=t + 600_000, claim="bench",
                        reward=[float(rng.random() < 0.2) for _ in doc["chosen"]])
@@ -71,6 +75,24 @@ def clone(templates: list[dict], total: int, start_ms: int, span_ms: int, learne
             chunk = []
     if chunk:
         yield chunk
+
+
+def clone_outcomes(runtime: Any, templates: list[dict], total: int, start_ms: int, span_ms: int) -> int:
+    """Each clone of :func:`clone` (same arguments) gets the outcomes its template got, at the
+    same delay (a third of :func:`real_decisions` have a consume), so that what the learner
+    joins and learns is what real decisions would give; returns how many were inserted."""
+    by_template: dict[str, list[dict]] = {}
+    for doc in runtime.store.outcomes.find({"event_id": {"$in": [template["_id"] for template in templates]}}):
+        by_template.setdefault(doc["event_id"], []).append(doc)
+    docs = []
+    for i in range(total):
+        template = templates[i % len(templates)]
+        event_id, t = placed(i, total, start_ms, span_ms)
+        docs.extend({**outcome, "_id": f"{event_id}/{outcome['_id']}", "event_id": event_id, "t": t + outcome["t"] - template["t"]}
+                    for outcome in by_template.get(template["_id"], ()))
+    if docs:
+        runtime.store.outcomes.insert_many(docs, ordered=False)
+    return len(docs)
 
 
 def insert_clones(runtime: Any, chunks: Iterator[list[dict]]) -> float:

@@ -1,7 +1,7 @@
 """The learner's slate examples as VW text, built with per-learner caches.
 
 A logged slate decision becomes one single-slot CCB example per served slot (see
-:func:`service.learner.learn_slate_decision`, the reference this must match line for line).
+:func:`learn_slate_decision`, the reference this must match line for line).
 Building them through :func:`service.slates.candidates_of` makes a ``Candidate`` per
 candidate and a JSON key per item text lookup in every decision, although the same items,
 satiation values, slots and contexts come back decision after decision: that was a third
@@ -27,11 +27,33 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from bandit.features import encode
-from bandit.slates import ITEM_TEXTS, satiation_text, slot_example, slot_text
+from bandit.slates import ITEM_TEXTS, SlateModel, action_line, satiation_text, shared_line, slot_line, slot_text
+from service.slates import candidates_of
 from service.store.compact import candidate_satiations
 
 Bodies = Callable[[Collection[str]], Mapping[str, Mapping[str, Any]]]
 MARSHAL_FORMAT = 2  # the newest format without back-references (they follow object identity)
+
+
+def learn_slate_decision(model: SlateModel, decision: Mapping[str, Any], rewards: list[float]) -> int:
+    """One single-slot CCB example per served slot, over the candidates allowed there.
+
+    The reference path, one ``learn_slot`` per slot; the learner itself learns the same
+    examples, built with caches, through :class:`SlateExamples`."""
+    by_id = {candidate.id: candidate for candidate in candidates_of(decision)}
+    context_text = encode(decision["context"], "U")
+    for choice, slot_reward in zip(decision["chosen"], rewards):
+        allowed = choice["allowed"]
+        slot = decision["slots"][choice["slot"]]
+        model.learn_slot(
+            context_text,
+            [by_id[item_id].vw_text for item_id in allowed],
+            slot_text(slot.get("features") or {}, choice["slot"]),
+            chosen=allowed.index(choice["item_id"]),
+            cost=-slot_reward,
+            probability=choice["probability"],
+        )
+    return len(decision["chosen"])
 
 
 class TextMemo:
@@ -118,11 +140,11 @@ class SlateExamples:
         candidates = decision["candidates"]
         satiations = candidate_satiations(decision)  # by position; parsed here, off the prefetch thread
         position_of: dict[str, int] = {}
-        # Each candidate's text and id once per decision: the slots share most candidates.
-        texts: list[str | None] = [None] * len(candidates)
+        # Each candidate's action line and id once per decision: the slots share most candidates.
+        lines: list[str | None] = [None] * len(candidates)
         ids = [candidate["id"] for candidate in candidates]
         context = decision["context"]
-        context_text = self._contexts.get(context, lambda: encode(context, "U"))
+        shared = shared_line(self._contexts.text_of(context, _context_text))
         examples = []
         for choice, slot_reward in zip(decision["chosen"], rewards):
             if "allowed_at" in choice:
@@ -130,16 +152,15 @@ class SlateExamples:
             else:  # ids: the last candidate of an id, as ``learn_slate_decision``'s by-id map
                 position_of = position_of or {c["id"]: position for position, c in enumerate(candidates)}
                 positions = [position_of[item_id] for item_id in choice["allowed"]]
-            for position in [position for position in positions if texts[position] is None]:
-                texts[position] = self._candidate_text(candidates[position], satiations[position])
-            actions = [texts[position] for position in positions]
-            allowed = [ids[position] for position in positions]
+            for position in [position for position in positions if lines[position] is None]:
+                lines[position] = action_line(self._candidate_text(candidates[position], satiations[position]))
             slot = choice["slot"]
             features = decision["slots"][slot].get("features") or {}
             slot_features = self._slots.get((features, slot), lambda: slot_text(features, slot))
             # The label exactly as SlateModel.learn_slot writes it.
-            label = f"{allowed.index(choice['item_id'])}:{-slot_reward!r}:{choice['probability']!r}"
-            examples.append(slot_example(context_text, actions, slot_features, label))  # type: ignore[arg-type]
+            chosen = [ids[position] for position in positions].index(choice["item_id"])
+            label = f"{chosen}:{-slot_reward!r}:{choice['probability']!r}"
+            examples.append([shared, *[lines[position] for position in positions], slot_line(slot_features, label)])  # type: ignore[list-item]
         return examples
 
     def _candidate_text(self, candidate: Mapping[str, Any], values: Mapping[str, Any] | None) -> str:
@@ -176,3 +197,7 @@ class SlateExamples:
         if self._read_bodies is None:
             raise ValueError("a compact decision's item bodies need SlateExamples(bodies=...)")
         return self._read_bodies(digests)
+
+
+def _context_text(context: Mapping[str, Any]) -> str:
+    return encode(context, "U")

@@ -16,8 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bandit.slates import Candidate, SlateModel, slot_example, slot_text
-from service.learner import learn_slate_decision
-from service.slate_examples import SlateExamples
+from service.slate_examples import SlateExamples, learn_slate_decision
 from service.store.compact import candidate_satiations
 from tests.helpers import candidates
 

@@ -86,15 +86,19 @@ def test_confirmed_claims_are_counted_by_kind_version_and_token(store: Store) ->
     assert [d["_id"] for d in store.due_decisions("slate", 10, 10)] == ["a", "b", "c", "d"]
 
 
-def test_due_decisions_come_from_one_cursor_in_batches(store: Store) -> None:
+def test_due_reads_are_bounded_and_continue_past_what_was_claimed(store: Store) -> None:
+    """The learner reads a pass a chunk at a time, each the oldest still due: claiming a
+    chunk is what moves the next read on (service/learner.py, ``due_chunks``)."""
     for position, name in enumerate("edcba"):
         store.insert_decision(decision(name, 1, 1 + position))  # window ends: e first, a last
     store.insert_decision({**decision("p", 1, 1), "kind": "prompt"})
-    assert [d["_id"] for d in store.iter_due("slate", 10, 4, batch_size=2)] == ["e", "d", "c", "b"]
-    stream = store.iter_due("slate", 10, 10, batch_size=2, compact=True)
-    assert next(stream)["_id"] == "e"
-    store.claim_batch(1, {"e": [0.0], "b": [0.0]}, 2, "t")  # claims while the cursor is open
-    assert [d["_id"] for d in stream][-1] == "a"  # the cursor goes on to the end
+    assert [d["_id"] for d in store.due_compact("slate", 10, 2)] == ["e", "d"]
+    assert [d["_id"] for d in store.due_decisions("slate", 10, 2)] == ["e", "d"]  # nothing claimed: the same
+    store.claim_batch(1, {"e": [0.0], "d": [0.0]}, 2, "t")
+    assert [d["_id"] for d in store.due_compact("slate", 10, 2)] == ["c", "b"]
+    store.claim_batch(1, {"c": [0.0], "b": [0.0]}, 2, "t")
+    assert [d["_id"] for d in store.due_compact("slate", 10, 2)] == ["a"]
+    assert [d["_id"] for d in store.due_decisions("prompt", 10, 0)] == ["p"]  # a limit of 0 reads one, not all
 
 
 def test_unpublished_claims_are_released(store: Store) -> None:

@@ -12,7 +12,8 @@ import uuid
 from typing import Any
 
 from bandit.errors import InvalidInput, StoreError
-from service.reports.context import NoProgress, Progress, ReportContext, fewer_full_collections, iso
+from service.gc_passes import fewer_full_collections
+from service.reports.context import NoProgress, Progress, ReportContext, iso
 from service.reports.sections import SECTIONS
 
 log = logging.getLogger("elicit")

@@ -9,11 +9,8 @@ health — can read an earlier one's diagnostics without a second pass over the 
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import math
-import threading
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -79,47 +76,6 @@ class ReportContext:
         for item in items:
             yield item
             self.progress.update(1)
-
-
-#: Full collections at most every this many young ones while a report runs (Python's default: 10).
-REPORT_GC_FULL_EVERY = 100
-_gc_lock = threading.Lock()
-_gc_users = 0
-_gc_saved: tuple[int, int, int] | None = None
-
-
-@contextmanager
-def fewer_full_collections() -> Iterator[None]:
-    """Let the garbage collector's full passes come ten times less often while a report runs.
-
-    A report reads a night's decisions a piece at a time: each piece's documents live for
-    a few seconds, long enough to be promoted to the oldest generation, and every 25 %
-    growth of it triggers a full pass over every live object. On 100,000 decisions that
-    was 53 full passes, 20 of 65 seconds. The documents die by reference counting (no
-    cycles), so rarer full passes free the same memory; cyclic garbage of other threads
-    waits a little longer. Process-wide, so nested or concurrent reports share one
-    setting, restored when the last ends.
-
-    >>> before = gc.get_threshold()
-    >>> with fewer_full_collections():
-    ...     gc.get_threshold()[2]
-    100
-    >>> gc.get_threshold() == before
-    True
-    """
-    global _gc_users, _gc_saved
-    with _gc_lock:
-        if _gc_users == 0:
-            _gc_saved = gc.get_threshold()
-            gc.set_threshold(_gc_saved[0], _gc_saved[1], max(_gc_saved[2], REPORT_GC_FULL_EVERY))
-        _gc_users += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_users -= 1
-            if _gc_users == 0 and _gc_saved is not None:
-                gc.set_threshold(*_gc_saved)
 
 
 def evaluated(decision: Mapping[str, Any]) -> bool:

@@ -7,7 +7,7 @@ without importing each other in a circle.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 from pymongo import errors as mongo_errors
@@ -34,18 +34,3 @@ def _mapped(method: Callable[P, R]) -> Callable[P, R]:
 
     return wrapper
 
-
-def _mapped_iter(method: Callable[P, Iterator[R]]) -> Callable[P, Iterator[R]]:
-    """:func:`_mapped` for a generator method, whose store calls run while it is iterated
-    (after ``_mapped`` would have returned)."""
-
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Iterator[R]:
-        try:
-            yield from method(*args, **kwargs)
-        except _UNREACHABLE as exc:
-            raise StoreUnavailable("the store (MongoDB) cannot be reached; retry later") from exc
-        except mongo_errors.PyMongoError as exc:
-            raise StoreError(f"store operation {method.__name__} failed: {exc}") from exc
-
-    return wrapper

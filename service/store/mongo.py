@@ -111,11 +111,6 @@ class Store(LearningOps, ArtifactOps):
         return result.modified_count == 1
 
     @_mapped
-    def due_decisions(self, kind: str, now_ms: int, limit: int) -> list[dict[str, Any]]:
-        """Activated, not yet learned, reward window closed — oldest first."""
-        return list(self.iter_due(kind, now_ms, limit, max(limit, 1)))
-
-    @_mapped
     def count_decisions(self, query: dict[str, Any] | None = None) -> int:
         """A ``$count`` stage, not ``count_documents`` (a ``$group``): nx-27017 answers the
         first in SQL and the second by decoding every document, 40 times slower (docs/store.md)."""
