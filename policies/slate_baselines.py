@@ -18,13 +18,14 @@ exactly zero; it does not make the baselines explore in any useful sense.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
 from bandit.slates import Candidate, SlateModel
-from policies.slates import LearnedSlatePolicy, clean_served
+from policies.slates import LearnedSlatePolicy, SlotAsker, clean_served
 
 
 def _all_on_best(scores: np.ndarray) -> np.ndarray:
@@ -101,6 +102,15 @@ class CapFreeGreedySlatePolicy:
     def slot_distribution(
         self, context: Mapping[str, Any], allowed: Sequence[Candidate], slot_features: Mapping[str, Any], position: int
     ) -> np.ndarray:
-        pmf = self.learned.slot_distribution(context, allowed, slot_features, position)
-        # float32 from VW: treat probabilities within rounding of the maximum as ties.
-        return _all_on_best(np.where(pmf >= pmf.max() - 1e-6, 1.0, 0.0))
+        return _greedy(self.learned.slot_distribution(context, allowed, slot_features, position))
+
+    @contextmanager
+    def slate(self, context: Mapping[str, Any], candidates: Sequence[Candidate]) -> Iterator[SlotAsker]:
+        """The learned policy's slate session (VW parses the candidates once), made greedy."""
+        with self.learned.slate(context, candidates) as ask:
+            yield lambda keep, slot_features, position: _greedy(ask(keep, slot_features, position))
+
+
+def _greedy(pmf: np.ndarray) -> np.ndarray:
+    # float32 from VW: treat probabilities within rounding of the maximum as ties.
+    return _all_on_best(np.where(pmf >= pmf.max() - 1e-6, 1.0, 0.0))

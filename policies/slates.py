@@ -235,8 +235,9 @@ def replay_allowed(
     """:func:`replay_slate` with each slot's allowed set given as a row of ``allowed``
     (``policies.guards.allowed_masks``) and the served items as candidate indices.
 
-    The policy is asked exactly what :func:`replay_slate` asks it, so the probabilities are
-    the same; candidate ids must be distinct (the served item is found by position).
+    The policy is asked exactly what :func:`replay_slate` asks it, through its slate session
+    where it has one (answers bit for bit the same), so the probabilities are the same;
+    candidate ids must be distinct (the served item is found by position).
 
     >>> cands = [Candidate("a"), Candidate("b"), Candidate("c")]
     >>> masks = np.array([[True, True, True], [False, True, True]])
@@ -244,20 +245,21 @@ def replay_allowed(
     [0.3333333333333333, 0.5]
     """
     probabilities: list[float] = []
-    for position, ((_, slot_features), index) in enumerate(zip(slots, served)):
-        row = allowed[position]
-        if not row[index]:
-            probabilities.append(0.0)
-            continue
-        columns = np.flatnonzero(row)
-        allowed_here = [candidates[i] for i in columns]
-        probabilities.append(_asked(policy, context, allowed_here, slot_features, position, int(np.searchsorted(columns, index))))
+    with asking(policy, context, candidates) as ask:
+        for position, ((_, slot_features), index) in enumerate(zip(slots, served)):
+            row = allowed[position]
+            if not row[index]:
+                probabilities.append(0.0)
+                continue
+            columns = np.flatnonzero(row)
+            pmf = clean_pmf(ask(columns.tolist(), slot_features, position))
+            probabilities.append(float(pmf[int(np.searchsorted(columns, index))]))
     return probabilities
 
 
 def _asked(policy: SlatePolicy, context: Mapping[str, Any], allowed: Sequence[Candidate],
            slot_features: Mapping[str, Any], position: int, index: int) -> float:
-    """The one question both replays ask: the cleaned probability of ``allowed[index]``."""
+    """The cleaned probability of ``allowed[index]`` (:func:`replay_slate`'s question)."""
     return float(clean_pmf(policy.slot_distribution(context, allowed, slot_features, position))[index])
 
 
