@@ -125,7 +125,7 @@ class LearnedSlatePolicy:
     def slate(self, context: Mapping[str, Any], candidates: Sequence[Candidate]) -> Iterator[SlotAsker]:
         """:meth:`slot_distribution` for one context and candidate list, slot after slot, with
         VW parsing the candidates once (bandit/slates.py, ``SlateModel.slate``)."""
-        if not hasattr(self.model, "slate"):  # a stand-in model (RecallingModel): slot by slot
+        if not hasattr(self.model, "slate"):  # a model without slate sessions: slot by slot
             yield one_by_one(self, context, candidates)
             return
         with self.model.slate(self._text(context, -1), [candidate.vw_text for candidate in candidates]) as pmf:
