@@ -18,6 +18,7 @@ demo: $(STAMP)
 	$(BIN)/elicit demo $(DEMO_ARGS)
 
 test: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -1,24 +1,10 @@
-"""The one exception hierarchy of elicit.
+"""The learning core's errors, and the root of elicit's one exception tree.
 
-Every error elicit raises on purpose is an :class:`ElicitError`; lower-level errors
-(pymongo, Vowpal Wabbit) are mapped onto it with ``raise ... from exc`` so that callers
-never have to know which library failed. The Flask error handlers turn each class into a
-JSON problem body with the HTTP status written next to it here::
-
-    ElicitError                      500  (never raised bare)
-    ├── InvalidInput (ValueError)    422  bad request content; names the field
-    │   ├── MalformedRequest         400  body is not JSON / not an object
-    │   ├── PayloadTooLarge          413  over a configured size limit
-    │   └── FeatureError             422  a feature name or value cannot be encoded
-    ├── Unauthorized                 401  no API key, or one that is unknown or revoked
-    ├── Forbidden                    403  a valid key whose scope does not cover the endpoint
-    ├── NotFound (LookupError)       404  unknown event, item, report, ...
-    ├── Conflict                     409  state does not allow this (already answered, ...)
-    ├── ModelError                   500  Vowpal Wabbit refused an example or a model
-    ├── RateLimited                  429  the key's request budget is spent; Retry-After says when
-    └── StoreError                   500  MongoDB failed in a way that is our fault
-        └── StoreUnavailable         503  MongoDB cannot be reached; retry later
-            └── SpoolFull            503  ... and the local spool that stands in for it is full
+Every error elicit raises on purpose is an :class:`ElicitError`, with the HTTP status a
+request that meets it is answered with. The classes here are the ones the learning core
+(features, VW, policies, estimators) raises itself; the service adds its own (keys, rate
+limits, the store, the spool, the learner lease) in service/core/errors.py, whose
+docstring draws the whole tree once.
 """
 
 from __future__ import annotations
@@ -52,69 +38,40 @@ class InvalidInput(ElicitError, ValueError):
 
 
 class MalformedRequest(InvalidInput):
+    """The body is not JSON, or not a JSON object."""
+
     status = 400
     code = "malformed_request"
 
 
 class PayloadTooLarge(InvalidInput):
+    """Over a configured size limit."""
+
     status = 413
     code = "payload_too_large"
 
 
 class FeatureError(InvalidInput):
+    """A feature name or value cannot be encoded for Vowpal Wabbit."""
+
     code = "invalid_feature"
 
 
-class Unauthorized(ElicitError):
-    status = 401
-    code = "unauthorized"
-
-    def __init__(self, message: str, *, field: str | None = "Authorization") -> None:
-        super().__init__(message, field=field)
-        self.headers["WWW-Authenticate"] = 'Bearer realm="elicit"'
-
-
-class Forbidden(ElicitError):
-    status = 403
-    code = "forbidden"
-
-
-class RateLimited(ElicitError):
-    status = 429
-    code = "rate_limited"
-
-    def __init__(self, message: str, *, retry_after_s: int) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
-        self.headers["Retry-After"] = str(retry_after_s)
-
-
 class NotFound(ElicitError, LookupError):
+    """An unknown event, item, report, key, ..."""
+
     status = 404
     code = "not_found"
 
 
 class Conflict(ElicitError):
+    """The state does not allow this (already answered, an event id reused for another request, ...)."""
+
     status = 409
     code = "conflict"
 
 
 class ModelError(ElicitError):
+    """Vowpal Wabbit refused an example or a model."""
+
     code = "model_error"
-
-
-class StoreError(ElicitError):
-    code = "store_error"
-
-
-class StoreUnavailable(StoreError):
-    status = 503
-    code = "store_unavailable"
-
-
-class SpoolFull(StoreUnavailable):
-    code = "spool_full"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.headers["Retry-After"] = "5"

@@ -2,7 +2,7 @@
 
 Slots are filled in order without replacement. VW's CCB reduction conditions each slot on
 the actions VW itself chose for the earlier slots; elicit must condition on what *it*
-served — after per-slate caps that depend on the earlier choices (design.md, "Not going
+served — after per-slate caps that depend on the earlier choices (docs/design.md, "Not going
 berserk") — so a slate is asked of VW one slot at a time: a CCB example with the shared
 context, only the candidates still allowed for this slot, and one slot carrying the slot's
 own features and its position. VW returns that slot's exploration distribution, which is
@@ -18,9 +18,9 @@ satiation enters linearly, enough for VW to learn diminishing returns.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
 import json
 import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property

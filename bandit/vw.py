@@ -91,7 +91,7 @@ class VWModel:
 
         A slate asks VW about the same 50 actions slot after slot, and parsing them was
         most of each predict; the answers are the ones a freshly parsed example gets
-        (tests/test_vw.py). The workspace stays locked until the block ends."""
+        (tests/bandit/test_vw.py). The workspace stays locked until the block ends."""
         with self._lock:
             try:
                 examples = self._vw._parse("\n".join(head).replace("\r", "").strip())
@@ -126,7 +126,7 @@ class VWModel:
 
         The same calls ``Workspace.predict``/``learn`` make, minus the Python wrapper
         object pyvw builds for every line: for a 50-action slot that halves the cost
-        (0.5 → 0.21 ms), and the outputs are identical (tests/test_vw.py). Caller holds
+        (0.5 → 0.21 ms), and the outputs are identical (tests/bandit/test_vw.py). Caller holds
         the lock."""
         text = "\n".join(lines).replace("\r", "").strip()
         examples = self._vw._parse(text)

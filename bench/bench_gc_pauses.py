@@ -1,5 +1,5 @@
 """Pauses of Python's cyclic garbage collector on the decision path, with and without
-``gc.freeze()`` of the start-up objects (what ``elicit serve`` does, service/gunicorn_app.py).
+``gc.freeze()`` of the start-up objects (what ``elicit serve`` does, service/cli/gunicorn_app.py).
 
 Each run: a fresh in-process runtime on the embedded store, 300 warm-up slates (50 × 5),
 then — frozen or not — 600 timed slates, every collection timed through ``gc.callbacks``.

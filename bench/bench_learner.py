@@ -24,10 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from seed_log import bench_runtime, clone, clone_outcomes, insert_clones, real_decisions  # noqa: E402
+
 from bandit.slates import SlateModel, slot_example  # noqa: E402
 from policies.rewards import SlateReward  # noqa: E402
-from service.learner import slate_rewards  # noqa: E402
-from service.slate_examples import learn_slate_decision  # noqa: E402
+from service.learn.learner import slate_rewards  # noqa: E402
+from service.learn.slate_examples import learn_slate_decision  # noqa: E402
 
 
 class Recorder:

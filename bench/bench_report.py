@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from seed_log import bench_runtime, clone, insert_clones, real_decisions  # noqa: E402
+
 from service.reports import build_report  # noqa: E402
 
 DAY_MS = 86_400_000
@@ -76,7 +77,7 @@ def run_one(size: int) -> dict[str, float]:
         reset_peaks()
         load = os.getloadavg()[0]
         started = time.perf_counter()
-        report = build_report(runtime, since, since + DAY_MS, kind="nightly", report_id="bench")
+        report = build_report(runtime.report_sources, since, since + DAY_MS, kind="nightly", report_id="bench")
         build_s = time.perf_counter() - started
         peaks = {"report_mb": peak_mb(), "store_mb": max((peak_mb(pid) or 0.0 for pid in _children()), default=None),
                  "load_before": load, "load_after": os.getloadavg()[0]}
@@ -144,7 +145,7 @@ def run_no_store(size: int) -> None:
         made = sum(1 for _ in runtime.store.iter_decisions({"kind": "slate"}))
         making_s = time.perf_counter() - started
         started = time.perf_counter()
-        report = build_report(runtime, since, since + DAY_MS, kind="nightly", report_id="bench")
+        report = build_report(runtime.report_sources, since, since + DAY_MS, kind="nightly", report_id="bench")
         build_s = time.perf_counter() - started
         errors = [name for name, section in report["sections"].items() if section.get("status") == "error"]
         if errors:

@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_slates import request_body  # noqa: E402
 from load import ROOT, Load, as_bodies, create_key, drive, start_server, stop_server  # noqa: E402
+
 from service.store import EmbeddedMongo, free_port  # noqa: E402
 
 WORKERS, THREADS = 2, 4
@@ -49,9 +50,9 @@ def run(requests: int, sweep_requests: int, rounds: int) -> list[dict]:
         auth = {"Authorization": f"Bearer {create_key(env)}"}
         elicit_port, bare_port = free_port(), free_port()
         threads = ["--workers", str(WORKERS), "--threads", str(THREADS)]
-        elicit = start_server(["-m", "service.cli", "serve", "--port", str(elicit_port), *threads], env, elicit_port,
+        elicit = start_server(["-m", "service.cli.main", "serve", "--port", str(elicit_port), *threads], env, elicit_port,
                               Path(tmp) / "elicit.log")
-        bare = start_server(["-m", "service.gunicorn_app", "bare_app:create_app", "--port", str(bare_port), *threads],
+        bare = start_server(["-m", "service.cli.gunicorn_app", "bare_app:create_app", "--port", str(bare_port), *threads],
                             {**env, "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}", "BARE_LOG_URI": store.uri}, bare_port,
                             Path(tmp) / "bare.log")
         try:

@@ -23,12 +23,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from load import start_server, stop_server  # noqa: E402
+
 from bandit.features import encode  # noqa: E402
 from bandit.slates import Candidate, slot_text  # noqa: E402
 from bandit.vw import VWModel  # noqa: E402
-from load import start_server, stop_server  # noqa: E402
 from service.store import free_port  # noqa: E402
-
 
 CATALOGUE_SIZE = 2000
 
@@ -100,7 +100,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as data_dir:
         env = {**os.environ, "ELICIT_DATA_DIR": data_dir, "ELICIT_DB": "bench"}
         env.pop("ELICIT_MONGO_URI", None)
-        server = start_server(["-m", "service.cli", "serve", "--port", str(port)], env, port, Path(data_dir) / "serve.log")
+        server = start_server(["-m", "service.cli.main", "serve", "--port", str(port)], env, port, Path(data_dir) / "serve.log")
         try:
             http_ms(port, bodies[:50])  # warm-up
             service = http_ms(port, bodies)

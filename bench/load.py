@@ -115,7 +115,7 @@ def create_key(env: dict[str, str], scope: str = "decide") -> str:
     """An API key made the way an operator makes one (``elicit keys create``), for the clients:
     unlimited (``--rate 0``), as for a trusted high-volume caller; the default per-key rate
     limit would answer the benchmark's bursts with 429s."""
-    created = subprocess.run([sys.executable, "-m", "service.cli", "keys", "create", "--scope", scope, "--name", "bench",
+    created = subprocess.run([sys.executable, "-m", "service.cli.main", "keys", "create", "--scope", scope, "--name", "bench",
                               "--rate", "0"],
                              cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     return created.stdout.strip().splitlines()[-1]  # printed alone on the last line

@@ -1,4 +1,4 @@
-"""Every benchmark of issue 9 in one run, each figure beside its reference, as one table.
+"""Every benchmark in one run, each figure beside its reference, as one table.
 
     make bench        # = .venv/bin/python bench/run_all.py
     .venv/bin/python bench/run_all.py --quick                         # smaller, for a smoke run

@@ -19,8 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_slates import request_body  # noqa: E402
-from service.app import create_app  # noqa: E402
-from service.clock import ManualClock  # noqa: E402
+
+from service.core.clock import ManualClock  # noqa: E402
+from service.http.app import create_app  # noqa: E402
 from service.store import EmbeddedMongo  # noqa: E402
 
 

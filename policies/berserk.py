@@ -1,4 +1,4 @@
-"""The berserk index: how strongly slates over-react to a like (design.md).
+"""The berserk index: how strongly slates over-react to a like (docs/design.md).
 
 For each like (``up`` or ``double_up``) given on day D−1: the share of the user's slate
 slots on day D whose item shares the liked item's category or creator, minus the same

@@ -22,7 +22,7 @@ from policies.slates import Eligibility
 
 @dataclass(frozen=True)
 class SlateRules:
-    """Configurable defaults of design.md, "Not going berserk".
+    """Configurable defaults of docs/design.md, "Graded thumbs and not going berserk".
 
     >>> SlateRules().cap_per_category, SlateRules().durable_cooldown_days
     (2, 90.0)
@@ -38,7 +38,7 @@ class SlateRules:
 
 @dataclass(frozen=True)
 class UserView:
-    """The user's state that the rules read; built by service/users.py."""
+    """The user's state that the rules read; built by service/decide/slate_state.py."""
 
     consumed: frozenset[str] = frozenset()
     durable_categories: frozenset[str] = frozenset()  # purchased durable, still cooling down
@@ -279,7 +279,7 @@ def allowed_masks(ident: np.ndarray, creator: np.ndarray, category: np.ndarray, 
     padding; ``served``: ``(D, S)`` column of the item served in each slot (< 0: no such
     slot); ``excluded``: ``(D, S, C)`` per-slot exclusions; ``caps`` None replays without
     caps (no repeats and exclusions only). The same rule as
-    ``service.slates.eligibility_of`` (or ``policies.slates.excluding``), slot by slot.
+    ``service.log.decisions.eligibility_of`` (or ``policies.slates.excluding``), slot by slot.
 
     >>> codes = np.array([[0, 1, 2]])
     >>> caps = CapArrays.of([CapState(1, 1)], [[None] * 3], [["x", "x", "y"]])

@@ -1,4 +1,4 @@
-"""Reward functions: configuration with documented defaults (design.md, "Rewards").
+"""Reward functions: configuration with documented defaults (docs/design.md, "Rewards").
 
 A slate slot's reward is the sum of its item's outcome weights inside the reward window,
 each weight multiplied by the outcome's ``value`` (default 1: a half-watched video can send
@@ -20,7 +20,7 @@ DEFAULT_SLATE_REWARDS: dict[str, float] = {
     "double_thumbs_up": 1.0,
     "thumbs_up": 0.5,
     "thumbs_down": -1.0,
-    # A reward the client computed itself (Personalizer's Reward, service/personalizer): its
+    # A reward the client computed itself (Personalizer's Reward, service/http/personalizer): its
     # value is the slot's reward, so keep the weight at 1.0.
     "reward": 1.0,
 }
@@ -59,7 +59,7 @@ class SlateReward:
 
 #: What a user can do with a prompt. Answers are explicit feedback; see :data:`ANSWER_VALUES`.
 PROMPT_RESPONSES: tuple[str, ...] = ("thumbs_down", "thumbs_up", "double_thumbs_up", "dismissed", "abandoned")
-#: Answer → the value stored in ``feedback`` (design.md, "Graded thumbs").
+#: Answer → the value stored in ``feedback`` (docs/design.md, "Graded thumbs and not going berserk").
 ANSWER_VALUES: dict[str, str] = {"thumbs_down": "down", "thumbs_up": "up", "double_thumbs_up": "double_up"}
 
 

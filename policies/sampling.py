@@ -12,7 +12,7 @@ import zlib
 
 import numpy as np
 
-#: Every allowed action keeps at least ``MIN_SHARE / K`` probability (design.md, "Propensities").
+#: Every allowed action keeps at least ``MIN_SHARE / K`` probability (docs/design.md, "Propensities").
 MIN_SHARE = 0.01
 
 

@@ -12,7 +12,7 @@ exactly zero; it does not make the baselines explore in any useful sense.
   served today, and the window's own outcomes are not used twice).
 - :class:`CapFreeGreedySlatePolicy` takes, in every slot, the candidate the learned model
   scores best. Today that is the learned policy with epsilon → 0. Once per-slate caps
-  exist (issue 5) it is meant to ignore them — replayed with ``no_repeats`` eligibility —
+  exist it is meant to ignore them — replayed with ``no_repeats`` eligibility —
   which is what "cap-free" measures: what the caps cost or gain.
 """
 

@@ -1,4 +1,4 @@
-"""The real client: simulated people using elicit over HTTP, in event time (issue 7, point 2).
+"""The real client: simulated people using elicit over HTTP, in event time.
 
 The driver loads the catalogue with ``PUT /v1/items``, then replays simulated days hour by
 hour. Every session is what an app would do: ``POST /v1/slates`` with candidates by id,
@@ -26,13 +26,14 @@ import http.client
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from tqdm import tqdm
 
+from bandit.actions import ActionModel
 from simulator.params import DAY_MS, HOUR_MS, PROMPT_ACTIONS, START_MS
 from simulator.population import Population
 from simulator.truth import expected_reward
@@ -86,7 +87,7 @@ class DriverResult:
     served: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # (event id, items in slot order)
     truths: list[PromptTruth] = field(default_factory=list)
     reports: list[str] = field(default_factory=list)  # nightly report ids stored, oldest first
-    morning_models: list[Any] = field(default_factory=list)  # the prompt model served as each day began
+    morning_models: list[ActionModel] = field(default_factory=list)  # the prompt model served as each day began
     consumed_per_slate_by_day: list[float] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=lambda: {"http": 0.0, "learn": 0.0, "report": 0.0})
 
@@ -100,20 +101,45 @@ class _Session:
     done: bool = False
 
 
+class ServiceControl(Protocol):
+    """What a simulation needs of the service beyond its HTTP API: its event-time clock
+    (simulated, so that a week runs in minutes) and the jobs a deployment runs in the
+    background — learning and the nightly report — run when a simulated hour ends.
+    The demo fills it in over the service's runtime (service/cli/demo.py)."""
+
+    #: the local hour of the nightly report
+    report_hour: int
+    #: the prompt rewards the service learns from: the truth is computed with the same ones
+    prompt_rewards: Mapping[str, float]
+
+    def now_ms(self) -> int: ...
+
+    def set_now(self, now_ms: int) -> None: ...
+
+    def learn(self) -> None: ...
+
+    def run_due_reports(self, now_ms: int) -> list[str]:
+        """Build the nightly reports due at ``now_ms``; their ids."""
+        ...
+
+    def prompt_model(self) -> ActionModel:
+        """The prompt model the service serves now."""
+        ...
+
+
 class Driver:
     """Plays a :class:`Population` against a running elicit service in event time.
 
-    ``runtime`` is the service's (``app.extensions["elicit"]``), for the learner and the
-    nightly report, which a deployment runs as background jobs; ``clock`` is its ManualClock.
+    ``service`` moves the service's clock and runs its learner and nightly report, which a
+    deployment runs as background jobs; everything else goes over HTTP.
     """
 
-    def __init__(self, population: Population, runtime: Any, clock: Any, host: str, port: int,
+    def __init__(self, population: Population, service: ServiceControl, host: str, port: int,
                  sessions_per_day: float = 3.0, candidates: int = 30, slots: int = 5, threads: int = 1,
                  progress: bool = True, api_key: str | None = None) -> None:
         self.population = population
         self.api_key = api_key  # the driver is a client like any other: it needs a key
-        self.runtime = runtime
-        self.clock = clock
+        self.service = service
         self.address = (host, port)
         self.sessions_per_day = sessions_per_day
         self.candidates = candidates
@@ -123,7 +149,7 @@ class Driver:
         self._local = threading.local()
         self._clients: list[HttpClient] = []
         self._clients_lock = threading.Lock()
-        self.rewards = dict(runtime.config["PROMPT_REWARDS"])  # the truth uses the service's own rewards
+        self.rewards = dict(service.prompt_rewards)  # the truth uses the service's own rewards
         self.result = DriverResult()
 
     # --- HTTP -----------------------------------------------------------------------------
@@ -151,13 +177,13 @@ class Driver:
         started = time.perf_counter()
         self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="sim-client")
         try:
-            self.clock.set(max(self.clock.now_ms(), START_MS))
-            self.runtime.report_scheduler.run_due(self.clock.now_ms())  # records when the schedule started
+            self.service.set_now(max(self.service.now_ms(), START_MS))
+            self.service.run_due_reports(self.service.now_ms())  # records when the schedule started
             self.load_catalogue()
             for day in range(days):
                 self._day(day, days)
             # Close the last reward windows and reach the night after the last day.
-            self.clock.set(START_MS + days * DAY_MS + int(self.runtime.config["REPORT_HOUR"]) * HOUR_MS)
+            self.service.set_now(START_MS + days * DAY_MS + int(self.service.report_hour) * HOUR_MS)
             self._end_of_hour()
         finally:
             self._pool.shutdown()
@@ -185,14 +211,14 @@ class Driver:
         schedule = self._schedule()
         # Served models are never trained in place (the learner publishes new ones), so this
         # is that day's out-of-sample learned policy for simulator/scorecard.py.
-        self.result.morning_models.append(self.runtime.prompt_models.current()[0])
+        self.result.morning_models.append(self.service.prompt_model())
         slates_before, consumed_before = self.result.slates, self.result.consumed
         hours: Iterable[int] = range(24)
         if self.progress:
             hours = tqdm(hours, desc=f"day {day + 1}/{days}", unit="h", leave=True, dynamic_ncols=True)
         for hour in hours:
             start = START_MS + day * DAY_MS + hour * HOUR_MS
-            self.clock.set(start)
+            self.service.set_now(start)
             http_started = time.perf_counter()
             sessions = self._each(lambda user: self._slate(user, day, hour, start), schedule[hour])
             self.result.slates += len(sessions)
@@ -201,14 +227,14 @@ class Driver:
                 self.result.served.append((session.event_id, tuple(session.served)))
             step = 0
             while live := [s for s in sessions if not s.done and step < len(s.items)]:
-                self.clock.set(start + (step + 1) * MINUTE_MS)  # a prompt comes a minute after the item
+                self.service.set_now(start + (step + 1) * MINUTE_MS)  # a prompt comes a minute after the item
                 for truth in self._each(lambda s: self._prompt(s, step), live):
                     self.result.truths.append(truth)
                     self.result.prompts += 1
                     self.result.responses += truth.response is not None
                 step += 1
             self.result.seconds["http"] += time.perf_counter() - http_started
-            self.clock.set(start + HOUR_MS)
+            self.service.set_now(start + HOUR_MS)
             self._end_of_hour()
         slates = self.result.slates - slates_before
         self.result.consumed_per_slate_by_day.append(round((self.result.consumed - consumed_before) / max(slates, 1), 4))
@@ -216,9 +242,9 @@ class Driver:
     def _end_of_hour(self) -> None:
         """What a deployment's background jobs do: learn closed windows, run due nights."""
         learn_started = time.perf_counter()
-        self.runtime.learner.run_once()
+        self.service.learn()
         report_started = time.perf_counter()
-        self.result.reports.extend(self.runtime.report_scheduler.run_due(self.clock.now_ms()))
+        self.result.reports.extend(self.service.run_due_reports(self.service.now_ms()))
         self.result.seconds["learn"] += report_started - learn_started
         self.result.seconds["report"] += time.perf_counter() - report_started
 
@@ -237,7 +263,7 @@ class Driver:
         return _Session(user, event_id, consumed, [entry["item_id"] for entry in sorted(slate, key=lambda e: e["slot"])])
 
     def _prompt(self, session: _Session, step: int) -> PromptTruth:
-        population, user, now = self.population, session.user, self.clock.now_ms()
+        population, user, now = self.population, session.user, self.service.now_ms()
         item_id = session.items[step]
         event_id = f"{session.event_id}-p{step}"
         context = {**population.session_context(user, now), "session_id": session.event_id}

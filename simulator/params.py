@@ -1,8 +1,8 @@
-"""The one parameter set that defines a simulated world (issue 7, point 1).
+"""The one parameter set that defines a simulated world .
 
 Every number the simulator uses lives here, with the reason for its default, so that a run
 is fully described by ``(SimulationParams, seed)`` and a test can move one effect at a time.
-Times are event times in integer epoch milliseconds (design.md, "Time"); durations are in
+Times are event times in integer epoch milliseconds (docs/design.md, "Time"); durations are in
 days or hours of event time, never wall-clock.
 """
 
@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
-#: 2026-01-01T00:00Z, the default start of service.clock.ManualClock (not imported: the
+#: 2026-01-01T00:00Z, the default start of service.core.clock.ManualClock (not imported: the
 #: simulator stays free of the service package).
 START_MS = 1_767_225_600_000
-#: elicit's default prompt actions (issue 4): no prompt, or format/visibility.
+#: elicit's default prompt actions: no prompt, or format/visibility.
 PROMPT_ACTIONS: tuple[str, ...] = ("none", "single/private", "single/public", "graded/private", "graded/public")
 FORMATS = ("single", "graded")
 VISIBILITIES = ("private", "public")

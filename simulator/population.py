@@ -4,7 +4,7 @@ Randomness is split with ``numpy.random.SeedSequence.spawn`` into independent st
 catalogue, user traits, user behaviour, driver — and the trait and behaviour streams are
 split again per user. So adding users changes neither the catalogue nor any existing user,
 and a user's reactions depend only on what happened to that user, not on the order in which
-a driver interleaves users. Every time is event time in epoch ms (design.md, "Time").
+a driver interleaves users. Every time is event time in epoch ms (docs/design.md, "Time").
 
 The probabilities themselves live in behaviour.py; this module rolls the dice and updates
 each :class:`~simulator.user.User`'s state.
@@ -101,7 +101,7 @@ class Population:
         }
 
     def prompt_context(self, user: User | int, item_id: str, now_ms: int) -> dict[str, Any]:
-        """The session context plus what elicit would derive from its own records (issue 4, point 2)."""
+        """The session context plus what elicit would derive from its own records (service/decide/prompt_state.py)."""
         u = self._user(user)
         return {**self.session_context(u, now_ms), "prompts_today": u.prompts_today(now_ms),
                 "consumed": u.consumed.get(item_id, 0)}
@@ -109,7 +109,7 @@ class Population:
     def candidates(self, user: User | int, n: int | None = None, rng: np.random.Generator | None = None) -> list[dict[str, Any]]:
         """``n`` distinct catalogue items, drawn uniformly from ``rng`` (default: the user's stream).
 
-        Legacy form ``candidates(n)`` (simulator/demo.py) draws from the driver stream ``self.rng``.
+        Legacy form ``candidates(n)`` (service/cli/demo.py) draws from the driver stream ``self.rng``.
         """
         if n is None:  # legacy call: the only argument is the count
             n, rng = int(user), rng or self.rng
@@ -188,7 +188,7 @@ class Population:
         """A like given outside a prompt (``POST /v1/feedback``): watch the next day's slates too."""
         self._user(user).record_like(self.by_id[item_id], now_ms)
 
-    # --- helpers and the legacy calls of simulator/demo.py ---------------------------------
+    # --- helpers and the legacy calls of service/cli/demo.py ---------------------------------
     def _user(self, user: User | int) -> User:
         return user if isinstance(user, User) else self.users[int(user)]
 

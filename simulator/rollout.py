@@ -2,7 +2,7 @@
 
 No service is involved: the simulated users see slates (random by default), consume, and
 after each consumption the policy under test decides whether and how to ask. Its value per
-decision uses design.md's prompt rewards (policies/rewards.py), so it is the quantity the
+decision uses docs/design.md's prompt rewards (policies/rewards.py), so it is the quantity the
 off-policy report estimates for that policy — on the context distribution this policy
 itself creates (fatigue depends on how often it asks).
 """

@@ -31,8 +31,8 @@ import numpy as np
 
 from bandit.ope import IPS, LoggedData, diagnostics
 from bandit.ope.compare import compare
+from bandit.ope.diagnostics import MIN_EFFECTIVE_SAMPLE
 from policies.prompts import LearnedPromptPolicy, PromptContext, parse_actions
-from service.reports.context import MIN_EFFECTIVE_SAMPLE
 from simulator.driver import PromptTruth
 from simulator.params import DAY_MS, START_MS
 
@@ -205,6 +205,6 @@ def _smallest_ess(section: Mapping[str, Any]) -> float | None:
 
 def _thin(section: Mapping[str, Any]) -> str:
     """A note on a row whose interval rests on too few weighted decisions for the report
-    to claim anything from it (service.reports.context.MIN_EFFECTIVE_SAMPLE)."""
+    to claim anything from it (bandit.ope.diagnostics.MIN_EFFECTIVE_SAMPLE)."""
     smallest = _smallest_ess(section)
     return "" if smallest is None or smallest >= MIN_EFFECTIVE_SAMPLE else " (no verdict: ESS)"

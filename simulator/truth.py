@@ -1,4 +1,4 @@
-"""Ground truth the nightly report is checked against (issue 7, point 3).
+"""Ground truth the nightly report is checked against.
 
 Which numbers are exact and which are Monte Carlo:
 
@@ -142,7 +142,7 @@ def truth_table(
 ) -> str:
     """A plain-text table of every name in ``report``: truth, estimate, interval, covered?
     With ``ess``, a column of effective sample sizes: below ~30 an interval is not to be
-    trusted (service/reports/context.py, MIN_EFFECTIVE_SAMPLE), and a miss there says so.
+    trusted (bandit/ope/diagnostics.py, MIN_EFFECTIVE_SAMPLE), and a miss there says so.
 
     >>> print(truth_table({"effect": -0.2, "other": 1.0}, {"effect": (-0.18, -0.25, -0.11), "new": (1, 0, 2)}))
     name     truth     estimate  interval            covers

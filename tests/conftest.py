@@ -19,9 +19,9 @@ from flask.testing import FlaskClient
 from hypothesis import settings
 from werkzeug.datastructures import Headers
 
-from bandit.errors import StoreUnavailable
-from service.app import create_app
-from service.clock import ManualClock
+from service.core.clock import ManualClock
+from service.core.errors import StoreUnavailable
+from service.http.app import create_app
 from service.store import EmbeddedMongo
 
 # Property tests are derandomised (the same examples every run, like every other seeded

@@ -1,10 +1,14 @@
-"""Request builders shared by the HTTP tests."""
+"""Request builders and paths shared by the tests."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+#: The repository's root: real-process tests run commands from it.
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def candidates(n: int, family: str = "f", features: int = 3) -> list[dict[str, Any]]:

@@ -13,6 +13,14 @@ import numpy as np
 
 from bandit.ope.data import LoggedData
 
+#: The effective sample size (Kish) below which a weighted difference carries no finding.
+#: Below it a target's value rests on a handful of heavily weighted decisions, and the
+#: sample variance behind a t-interval cannot see the weights it never drew: on one demo
+#: night (125 prompts, 10 public, ESS 2.6) the visibility interval was [-0.50, -0.28]
+#: against a truth of -0.17. 30 is the usual floor for a normal approximation; it is
+#: absolute, not a share of the log, because a long log with a modest share is still plenty.
+MIN_EFFECTIVE_SAMPLE = 30.0
+
 
 @dataclass(frozen=True)
 class Diagnostics:

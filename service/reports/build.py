@@ -1,6 +1,6 @@
 """``build_report``: one JSON document with every section, for a window of event time.
 
-The nightly scheduler (service/scheduler.py) and ``elicit report`` both call it; the
+The nightly scheduler (service/reports/scheduler.py) and ``elicit report`` both call it; the
 caller stores it (``Store.insert_report``). Shape: docs/report.md.
 """
 
@@ -11,9 +11,10 @@ import time
 import uuid
 from typing import Any
 
-from bandit.errors import InvalidInput, StoreError
-from service.gc_passes import fewer_full_collections
-from service.reports.context import NoProgress, Progress, ReportContext, iso
+from bandit.errors import InvalidInput
+from service.core.errors import StoreError
+from service.core.gc_passes import fewer_full_collections
+from service.reports.context import NoProgress, Progress, ReportContext, ReportSources, iso
 from service.reports.sections import SECTIONS
 
 log = logging.getLogger("elicit")
@@ -31,7 +32,7 @@ def on_demand_id(created_ms: int) -> str:
 
 
 def build_report(
-    runtime: Any,
+    sources: ReportSources,
     since_ms: int,
     until_ms: int,
     progress: Progress | None = None,
@@ -51,7 +52,7 @@ def build_report(
     if kind not in ("nightly", "on_demand"):
         raise InvalidInput(f"kind must be nightly or on_demand, got {kind!r}", field="kind")
     started = time.perf_counter()
-    ctx = ReportContext(runtime, int(since_ms), int(until_ms), alpha, int(runtime.config["REPORT_MIN_DECISIONS"]),
+    ctx = ReportContext(sources, int(since_ms), int(until_ms), alpha, int(sources.config["REPORT_MIN_DECISIONS"]),
                         progress if progress is not None else NoProgress())
     counts = ctx.counts()
     # Work = decisions read: one pass over the window's slates (estimates and health), one over its prompts.
@@ -68,7 +69,7 @@ def build_report(
                 result = {"status": "error", "note": f"this section failed: {exc}", "verdicts": []}
             ctx.results[section.name] = result
             verdicts.extend({"section": section.name, **v} for v in result.get("verdicts", []))
-    created = runtime.clock.now_ms()
+    created = sources.clock.now_ms()
     return {
         "_id": report_id or on_demand_id(created),
         "kind": kind,
@@ -76,7 +77,7 @@ def build_report(
         "created_at": created,
         "until": int(until_ms),  # top level too: the store sorts by it
         "window": {"since": int(since_ms), "until": int(until_ms), "since_iso": iso(since_ms), "until_iso": iso(until_ms),
-                   "timezone": str(runtime.config["REPORT_TIMEZONE"])},
+                   "timezone": str(sources.config["REPORT_TIMEZONE"])},
         "alpha": alpha,
         "build_seconds": round(time.perf_counter() - started, 3),
         "verdicts": verdicts,

@@ -1,7 +1,7 @@
 """What every report section is given, and the small helpers they share.
 
 A section is a function ``section(ctx) -> dict`` (see :mod:`service.reports.sections`).
-``ctx`` holds the runtime, the window, the interval level, a progress sink and the
+``ctx`` holds what the report reads (:class:`ReportSources`), the window, the interval level, a progress sink and the
 results of the sections that ran before it (``ctx.results``), so a later section — data
 health — can read an earlier one's diagnostics without a second pass over the log.
 """
@@ -10,22 +10,22 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bandit.actions import ActionModel
 from bandit.ope import Interval
+from bandit.slates import SlateModel
+from policies.prompts import PromptAction
+from service.core.clock import Clock
+from service.store import Store
+from service.store.models import ModelRegistry
+from service.store.state import CatalogueStore, SlateHistoryStore
 
-#: Decision kinds a report knows about (design.md, "Collections").
+#: Decision kinds a report knows about (docs/design.md, "Collections").
 KINDS = ("slate", "prompt")
 
-#: The effective sample size (Kish) below which a weighted difference carries no finding.
-#: Below it a target's value rests on a handful of heavily weighted decisions, and the
-#: sample variance behind a t-interval cannot see the weights it never drew: on one demo
-#: night (125 prompts, 10 public, ESS 2.6) the visibility interval was [-0.50, -0.28]
-#: against a truth of -0.17. 30 is the usual floor for a normal approximation; it is
-#: absolute, not a share of the log, because a long log with a modest share is still plenty.
-MIN_EFFECTIVE_SAMPLE = 30.0
 
 
 class Progress(Protocol):
@@ -43,9 +43,26 @@ class NoProgress:
         return None
 
 
+@dataclass(frozen=True)
+class ReportSources:
+    """What a report reads: the log, the published models, the configuration. The process's
+    runtime fills it in (service/runtime/process.py)."""
+
+    store: Store
+    config: Mapping[str, Any]
+    clock: Clock
+    slate_models: ModelRegistry[SlateModel]
+    prompt_models: ModelRegistry[ActionModel]
+    #: the prompt policy's configured actions (PROMPT_ACTIONS)
+    prompt_actions: Sequence[PromptAction]
+    #: likes and served slots for the berserk index
+    history: SlateHistoryStore
+    catalogue: CatalogueStore
+
+
 @dataclass
 class ReportContext:
-    runtime: Any  # service.runtime.Runtime (not imported: the runtime imports the scheduler)
+    sources: ReportSources
     since_ms: int
     until_ms: int
     alpha: float = 0.05
@@ -57,8 +74,12 @@ class ReportContext:
     _counts: dict[str, int] | None = None
 
     @property
-    def store(self) -> Any:
-        return self.runtime.store
+    def store(self) -> Store:
+        return self.sources.store
+
+    @property
+    def config(self) -> Mapping[str, Any]:
+        return self.sources.config
 
     def window_query(self, **extra: Any) -> dict[str, Any]:
         return {"t": {"$gte": self.since_ms, "$lt": self.until_ms}, **extra}
@@ -76,20 +97,6 @@ class ReportContext:
         for item in items:
             yield item
             self.progress.update(1)
-
-
-def evaluated(decision: Mapping[str, Any]) -> bool:
-    """``service.evaluation.evaluation_query`` (kind and window aside) as the server matches
-    it, for passes that read every decision and keep the joined ones: ``activated: True``
-    also matches the 1 that nx-27017 returns for a boolean written by ``$set`` (a deferred
-    decision activated later, docs/store.md), hence ``==`` and not ``is``.
-
-    >>> evaluated({"activated": True, "learn_version": 2}), evaluated({"activated": 1, "learn_version": 0})
-    (True, True)
-    >>> evaluated({"activated": False, "learn_version": 2}), evaluated({"activated": True, "learn_version": None})
-    (False, False)
-    """
-    return decision.get("activated") == True and decision.get("learn_version") is not None  # noqa: E712
 
 
 def finite(value: float | None) -> float | None:

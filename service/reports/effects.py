@@ -4,8 +4,8 @@ the other held as logged.
 Over the window's joined prompt decisions that asked, target a sets the factor to one
 level and b to the other; both are valued by SNIPS on the same rows with the logging
 probability of the logged level *given the other factor as logged* (why that is the right
-weight: :mod:`service.prompt_effects`), and a − b is a paired comparison
-(:class:`service.evaluation.StreamingComparison`, t-interval and p-value). One pass over
+weight: :mod:`service.evaluate.prompt_effects`), and a − b is a paired comparison
+(:class:`service.evaluate.policy_values.StreamingComparison`, t-interval and p-value). One pass over
 the log, chunk by chunk, shared with the other prompt sections (service/reports/prompt_pass.py).
 The visibility effect also goes by client ``segment`` and gives
 the raw (on-policy) answer rate per day, visibility and format that the page draws.
@@ -21,9 +21,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bandit.ope import SNIPS, StreamingDiagnostics, StreamingEstimate
-from service.evaluation import StreamingComparison
-from service.evaluation import answered as answered_within_window
-from service.prompt_effects import FACTORS, factor_rows
+from service.evaluate.policy_values import StreamingComparison
+from service.evaluate.policy_values import answered as answered_within_window
+from service.evaluate.prompt_effects import FACTORS, factor_rows
 from service.reports.context import ReportContext, verdict
 from service.reports.prompt_pass import prompt_pass, register
 from service.reports.prompts import binomial, diagnostics_dict, estimate, no_prompts, paired_verdict
@@ -84,7 +84,7 @@ class FactorPass:
         self.groups: defaultdict[str, FactorTally] = defaultdict(lambda: FactorTally(metrics))
         self.shown: Cells = Counter()
         self.answered: Cells = Counter()
-        self.zone = ZoneInfo(str(ctx.runtime.config["REPORT_TIMEZONE"]))
+        self.zone = ZoneInfo(str(ctx.config["REPORT_TIMEZONE"]))
 
     def add(self, chunk: Sequence[Mapping[str, Any]]) -> None:
         factor, metrics = self.factor, self.metrics

@@ -1,6 +1,6 @@
 """Report section ``over_reaction``: the berserk index and what it costs in answers.
 
-``berserk_index_by_day`` is filled from :func:`service.berserk.index_for_day` (issue 5)
+``berserk_index_by_day`` is filled from :func:`service.evaluate.berserk.index_for_day`
 for every UTC day that starts inside the window: likes of day D−1 against the slates of
 day D, with a t-interval over the per-like changes (:meth:`BerserkIndex.interval`). A day
 without countable likes has no row; one with a single like has no interval.
@@ -8,7 +8,7 @@ without countable likes has no row; one with a single like has no interval.
 ``answer_rate_by_exposure``: the window's joined prompt decisions that asked, binned by
 the user's recent berserk exposure — the prompt decision's derived ``berserk_share``, the
 share of the user's slate slots of the last 24 h from categories they liked
-(:func:`service.prompt_state.derive_context`) — each bin with its observed answer rate and
+(:func:`service.decide.prompt_state.derive_context`) — each bin with its observed answer rate and
 Wilson interval. Bins: exactly 0 (no over-reaction to see), (0, 0.2], (0.2, 0.4] and
 above 0.4: 0 is its own bin because most users have no recent like at all, and 0.2 steps
 keep a few hundred prompts per bin on a modest night. These are on-policy rates, an
@@ -23,12 +23,14 @@ from typing import Any
 
 from scipy import stats
 
+from service.evaluate.berserk import index_for_day
+from service.evaluate.policy_values import answered
 from service.reports.context import ReportContext, covers_zero, iso, verdict
 from service.reports.prompt_pass import prompt_pass, register
 from service.reports.prompts import binomial, num, span
 
 DAY_MS = 86_400_000
-#: The derived-context key holding recent berserk exposure (service/prompt_state.py).
+#: The derived-context key holding recent berserk exposure (service/decide/prompt_state.py).
 EXPOSURE_KEY = "berserk_share"
 #: (bin, low edge, high edge): the first is exactly 0, the others (low, high].
 BINS: tuple[tuple[str, float, float], ...] = (("0", 0.0, 0.0), ("(0, 0.2]", 0.0, 0.2), ("(0.2, 0.4]", 0.2, 0.4),
@@ -45,15 +47,11 @@ def bin_of(share: float) -> int:
 def berserk_days(ctx: ReportContext) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[int]]:
     """(rows per day and feedback value, per-day counts, likes behind each row) for UTC
     days starting in the window."""
-    history = getattr(ctx.runtime, "history", None)
-    if history is None:  # before issue 5's slate history store
-        return [], [], []
-    from service.berserk import index_for_day
-
+    history = ctx.sources.history
     rows, days, counted = [], [], []
     day = -(-ctx.since_ms // DAY_MS) * DAY_MS  # first UTC midnight at or after since
     while day < ctx.until_ms:
-        index = index_for_day(history, ctx.runtime.catalogue, day)
+        index = index_for_day(history, ctx.sources.catalogue, day)
         date = iso(day)[:10]
         days.append({"day": date, "likes": index.likes, "skipped": index.skipped, "overall": index.overall})
         for feedback, value in (("up", index.up), ("double_up", index.double_up)):
@@ -73,7 +71,6 @@ class ExposureTally:
         self.prompts, self.answers, self.missing = [0] * len(BINS), [0] * len(BINS), 0
 
     def add(self, chunk: Sequence[Mapping[str, Any]]) -> None:
-        from service.evaluation import answered
 
         for decision in chunk:
             if decision.get("ask") != True:  # noqa: E712 — the query's ``ask: True``, as the server matches it

@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from bandit.errors import StoreError
-from service.evaluation import CHUNK
+from service.core.errors import StoreError
+from service.evaluate.policy_values import CHUNK
 from service.reports.context import ReportContext
-from service.reports.health import joined_chunks
+from service.reports.window_pass import joined_chunks
 
 KEY = "prompt_pass"
 

@@ -4,10 +4,10 @@ Every baseline prompt policy (never, uniform, once per session, always one forma
 visibility) and the live learned one, valued on the window's joined prompt decisions in
 one pass over the log (shared by every prompt section: service/reports/prompt_pass.py),
 chunk by chunk: each target is replayed once per decision
-(:func:`service.evaluation.prompt_rows`) and its value, answer rate and annoyance rate are
+(:func:`service.evaluate.policy_values.prompt_rows`) and its value, answer rate and annoyance rate are
 SNIPS estimates with Gaussian (delta-method) intervals from mergeable statistics; its
 value's paired difference from the live policy is a
-:class:`service.evaluation.StreamingComparison` (the numbers of ``bandit.ope.compare``).
+:class:`service.evaluate.policy_values.StreamingComparison` (the numbers of ``bandit.ope.compare``).
 The visibility and format effects live in :mod:`service.reports.effects`.
 """
 
@@ -20,10 +20,12 @@ from scipy import stats
 
 from bandit.errors import InvalidInput
 from bandit.ope import SNIPS, Diagnostics, StreamingDiagnostics, StreamingEstimate
-from service.evaluation import StreamingComparison, evaluation_query, prompt_rows
-from service.reports.context import MIN_EFFECTIVE_SAMPLE, ReportContext, covers_zero, interval_dict, verdict
+from bandit.ope.diagnostics import MIN_EFFECTIVE_SAMPLE
+from service.evaluate.policy_values import StreamingComparison, prompt_rows
+from service.evaluate.targets import prompt_targets
+from service.log.decisions import evaluation_query
+from service.reports.context import ReportContext, covers_zero, interval_dict, verdict
 from service.reports.prompt_pass import prompt_pass, register
-from service.targets import prompt_targets
 
 #: Metrics of a strategy row → the PROMPT_METRICS they are estimated from.
 STRATEGY_METRICS = {"value": "reward", "answer_rate": "answered", "annoyance_rate": "annoyed"}
@@ -88,7 +90,7 @@ def span(ctx: ReportContext, low: float | None, high: float | None) -> str:
 
 
 def strategy_names(ctx: ReportContext) -> list[str]:
-    actions = [a.name for a in ctx.runtime.prompts.actions if a.ask]  # the configured action set
+    actions = [a.name for a in ctx.sources.prompt_actions if a.ask]  # the configured action set
     return ["logged", "learned", "never", "uniform", "once_per_session"] + [f"always:{a}" for a in actions]
 
 
@@ -96,7 +98,7 @@ class StrategyTally:
     """Every strategy's sums over the joined prompt decisions, fed by the prompt pass."""
 
     def __init__(self, ctx: ReportContext) -> None:
-        self.targets = prompt_targets(ctx.runtime, strategy_names(ctx))
+        self.targets = prompt_targets(strategy_names(ctx), ctx.sources.prompt_models)
         self.sums = {name: {key: StreamingEstimate(SNIPS()) for key in STRATEGY_METRICS} for name in self.targets}
         self.weights = {name: StreamingDiagnostics() for name in self.targets}
         self.versus = {name: StreamingComparison(SNIPS()) for name in self.targets}

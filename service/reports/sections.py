@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.reports.context import ReportContext
+from service.reports.effects import format_effect, visibility_effect
 from service.reports.health import health_section
 from service.reports.over_reaction import over_reaction
-from service.reports.effects import format_effect, visibility_effect
 from service.reports.prompts import prompt_strategies
 from service.reports.slates import slates_section
 

@@ -8,9 +8,9 @@ targets that need no per-slot call (``logged``, ``uniform``, ``most_popular``) a
 replayed for the whole chunk in a few numpy operations. Targets that do need one (a VW
 model) are asked exactly what ``replay_slate`` asks, only for the decisions given.
 
-Rows of :meth:`SlateBlock.rows` come out as ``service.evaluation.slate_chunk`` makes them
+Rows of :meth:`SlateBlock.rows` come out as ``service.evaluate.policy_values.slate_chunk`` makes them
 (one per served slot, decision by decision, slot by slot), so the estimates are the same
-to rounding: ``tests/test_report_fast.py`` holds them to 1e-9.
+to rounding: ``tests/service/reports/test_fast.py`` holds them to 1e-9.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ import numpy as np
 from bandit.ope import LoggedData
 from policies.guards import CapArrays, CapState, allowed_masks
 from policies.slates import SlatePolicy, replay_allowed, replay_slate
-from service.evaluation import ignores_caps, replay_rule, slot_pairs
-from service.slates import candidates_of
+from service.evaluate.policy_values import ignores_caps, replay_rule
+from service.log.decisions import candidates_of, slot_pairs
 
 Decision = Mapping[str, Any]
 
@@ -127,7 +127,7 @@ class SlateBlock:
     def replay_all(self, targets: Mapping[str, SlatePolicy | None], subset: np.ndarray | None = None,
                    ignore_caps: Mapping[str, bool] | None = None) -> dict[str, np.ndarray]:
         """:meth:`replay` for several targets; ``ignore_caps`` by name (default: each target's
-        own ``service.evaluation.ignores_caps``). Targets asked slot by slot are asked
+        own ``service.evaluate.policy_values.ignores_caps``). Targets asked slot by slot are asked
         decision by decision, all of them in turn, so they share the decision's candidates
         (their encoded text) and a model that remembers its answers (``RecallingModel``)."""
         chosen = np.ones(len(self.decisions), dtype=bool) if subset is None else subset

@@ -1,7 +1,7 @@
 """Report section ``slates``: the live slate policy against baselines, by cascade IPS.
 
 One pass over the joined, activated slate decisions of the window (the same decisions and
-the same replay as ``elicit ope``: :func:`service.evaluation.slate_chunk`), chunk by chunk
+the same replay as ``elicit ope``: :func:`service.evaluate.policy_values.slate_chunk`), chunk by chunk
 with mergeable statistics, gives for every target policy its cascade IPS and
 self-normalised cascade IPS values with intervals, its weight diagnostics, and its paired
 difference from the live policy (per-decision cascade IPS values of target minus logged,
@@ -16,7 +16,6 @@ uniform random sample (service/reports/replay_sample.py), and their rows say so.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,20 +24,18 @@ from scipy import stats
 
 from bandit.errors import InvalidInput
 from bandit.ope import CascadeIPS, SNCascadeIPS, StreamingDiagnostics, StreamingEstimate
+from bandit.ope.diagnostics import MIN_EFFECTIVE_SAMPLE
 from bandit.ope.moments import Moments
-from policies.slate_baselines import CapFreeGreedySlatePolicy, MostPopularSlatePolicy
 from policies.recalling_model import RecallingModel
+from policies.slate_baselines import CapFreeGreedySlatePolicy, MostPopularSlatePolicy
 from policies.slates import LearnedSlatePolicy, SlatePolicy
-from service.evaluation import CHUNK, evaluation_query
-from service.reports.context import MIN_EFFECTIVE_SAMPLE, ReportContext, covers_zero, interval_dict, verdict
-from service.reports.health import joined_chunks
+from service.evaluate.policy_values import CHUNK
+from service.evaluate.targets import POPULARITY_LOOKBACK_DAYS, popularity_table, slate_targets
+from service.log.decisions import evaluation_query
+from service.reports.context import ReportContext, covers_zero, interval_dict, verdict
 from service.reports.replay_sample import ReplaySample
 from service.reports.slate_block import SlateBlock
-from service.targets import slate_targets
-
-#: Consumptions this long before the window make the most-popular baseline's table.
-POPULARITY_LOOKBACK_DAYS = 7
-POPULAR_TYPES = ("consume", "purchase")
+from service.reports.window_pass import joined_chunks
 
 DESCRIPTIONS = {
     "logged": "the live policy, as logged (on-policy average)",
@@ -49,23 +46,10 @@ DESCRIPTIONS = {
 }
 
 
-def popularity_table(ctx: ReportContext) -> tuple[dict[str, int], dict[str, Any]]:
-    """Consume and purchase events per item, from the days before the window."""
-    since = ctx.since_ms - POPULARITY_LOOKBACK_DAYS * 86_400_000
-    counts: Counter[str] = Counter()
-    for doc in ctx.store.outcomes_between(since, ctx.since_ms):
-        for outcome in doc.get("outcomes", []):
-            if outcome.get("type") in POPULAR_TYPES:
-                counts[str(outcome["item_id"])] += 1
-    source = {"since": since, "until": ctx.since_ms, "types": list(POPULAR_TYPES), "events": sum(counts.values()),
-              "items": len(counts), "top": [{"item_id": item, "count": n} for item, n in counts.most_common(10)]}
-    return dict(counts), source
-
-
 def report_targets(ctx: ReportContext, popularity: Mapping[str, int]) -> dict[str, SlatePolicy | None]:
-    targets = slate_targets(ctx.runtime, ("logged", "learned", "uniform"))
+    targets = slate_targets(("logged", "learned", "uniform"), ctx.sources.slate_models, ctx.store, ctx.since_ms)
     # One model behind both, remembering its answers: they often ask it the same question.
-    model = RecallingModel(ctx.runtime.slate_models.current()[0])
+    model = RecallingModel(ctx.sources.slate_models.current()[0])
     targets["learned"] = LearnedSlatePolicy(model)  # type: ignore[arg-type]
     targets["most_popular"] = MostPopularSlatePolicy(popularity)
     targets["cap_free_greedy"] = CapFreeGreedySlatePolicy(model)  # type: ignore[arg-type]
@@ -209,8 +193,8 @@ def _num(value: float | None) -> str:
 
 
 def slates_section(ctx: ReportContext) -> dict[str, Any]:
-    popularity, source = popularity_table(ctx)
-    base = {"estimator": "CascadeIPS", "alpha": ctx.alpha, "model_version": ctx.runtime.slate_models.version_id,
+    popularity, source = popularity_table(ctx.store, ctx.since_ms)
+    base = {"estimator": "CascadeIPS", "alpha": ctx.alpha, "model_version": ctx.sources.slate_models.version_id,
             "popularity": source}
     joined = ctx.store.count_decisions(evaluation_query("slate", ctx.since_ms, ctx.until_ms))
     if joined == 0:
@@ -218,7 +202,7 @@ def slates_section(ctx: ReportContext) -> dict[str, Any]:
         return {"status": "no_data", "note": note, **base, "policies": [],
                 "verdicts": [verdict("not_enough_data", f"Not enough data to tell: {note}.")]}
     targets = report_targets(ctx, popularity)
-    sample = ReplaySample.for_window(joined, ctx.runtime.config, ctx.since_ms, ctx.until_ms)
+    sample = ReplaySample.for_window(joined, ctx.config, ctx.since_ms, ctx.until_ms)
     rows = evaluate(ctx, targets, sample)
     replay = {**sample.as_dict(), "targets": sampled_targets(targets)}
     return {"status": "ok", "note": None, **base, "replay_sample": replay, "policies": rows,

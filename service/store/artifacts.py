@@ -13,7 +13,7 @@ import gridfs
 from pymongo import errors as mongo_errors
 from pymongo.collection import Collection as MongoCollection
 
-from bandit.errors import StoreError
+from service.core.errors import StoreError
 from service.store.mapping import _mapped
 
 

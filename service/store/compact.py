@@ -38,7 +38,7 @@ from pymongo import InsertOne
 from pymongo import errors as mongo_errors
 from pymongo.database import Database
 
-from service import jsontext
+from service.core import jsontext
 
 ITEM_FIELDS = ("features", "category", "creator", "kind")
 PACKED = "packed"
@@ -87,7 +87,7 @@ class ItemLog:
             return doc
         refs, new = [], {}
         for candidate in candidates:
-            # A caller that already named the body (service/slates.py, once per item) saves
+            # A caller that already named the body (service/decide/slates.py, once per item) saves
             # the canonical dump and hash: ~1 ms of a 50-candidate slate.
             digest = candidate.get("item") or item_hash({key: candidate.get(key) for key in ITEM_FIELDS})
             if digest not in self._stored:
@@ -221,7 +221,7 @@ def unpack(
     unparsed JSON string under ``packed_satiation`` for :func:`candidate_satiations` — the
     learner's read: a candidate that holds only strings is a dict the cyclic GC does not
     track, and the learner parses the string when it builds the examples, off the
-    prefetch thread that waits for the store (service/learner.py)."""
+    prefetch thread that waits for the store (service/learn/learner.py)."""
     text = doc.pop(PACKED, None)
     if satiation_apart and text is not None:
         satiation_text = None  # left in the document, parsed by candidate_satiations

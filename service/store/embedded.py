@@ -2,7 +2,7 @@
 
 Started when no MongoDB URI is configured: on a free loopback port, one SQLite file per
 logical database under the data directory, and a pid and log file of its own so several
-instances can run side by side (design.md, "The embedded server is not MongoDB").
+instances can run side by side (docs/design.md, "The embedded server is not MongoDB").
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from bandit.errors import StoreUnavailable
+from service.core.errors import StoreUnavailable
 
 
 def free_port() -> int:

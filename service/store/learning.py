@@ -1,6 +1,6 @@
 """The learner's batched store operations, mixed into :class:`service.store.Store`.
 
-Exactly once without transactions (service/learner.py): a pass claims a batch of due
+Exactly once without transactions (service/learn/learner.py): a pass claims a batch of due
 decisions for the model version it will publish, stamping each with the pass's
 ``claim`` token in a few batched *conditional* updates (``learn_version: None``), then
 reads back which documents carry its token — those, and only those, it learned. The
@@ -30,7 +30,6 @@ from pymongo.write_concern import WriteConcern
 from service.store.compact import ItemLog, unpack
 from service.store.mapping import _mapped
 from service.store.window_read import indexable
-
 
 #: Claims: acknowledged, not yet durable (confirm_claims makes them so before publishing).
 CLAIM_WRITE = WriteConcern(w=1, j=False)

@@ -12,7 +12,7 @@ from typing import ParamSpec, TypeVar
 
 from pymongo import errors as mongo_errors
 
-from bandit.errors import StoreError, StoreUnavailable
+from service.core.errors import StoreError, StoreUnavailable
 
 P = ParamSpec("P")
 R = TypeVar("R")

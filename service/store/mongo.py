@@ -2,7 +2,7 @@
 
 Every operation elicit performs on MongoDB is a method of :class:`Store` (here, and mixed in
 from learning.py and artifacts.py), so the store conformance test
-(tests/test_store_conformance.py) can exercise each one against the server in use. Times
+(tests/service/store/test_conformance.py) can exercise each one against the server in use. Times
 are integer epoch milliseconds. pymongo errors are mapped onto :mod:`bandit.errors`:
 unreachable → :class:`StoreUnavailable` (HTTP 503), anything else → :class:`StoreError`.
 """
@@ -18,7 +18,7 @@ import pymongo
 from pymongo import errors as mongo_errors
 from pymongo.write_concern import WriteConcern
 
-from bandit.errors import StoreError
+from service.core.errors import StoreError
 from service.store.artifacts import ArtifactOps
 from service.store.compact import ItemLog
 from service.store.learning import LearningOps
@@ -31,7 +31,7 @@ USER_UPDATE_ATTEMPTS = 20
 
 
 class Store(LearningOps, ArtifactOps):
-    """Collections of design.md, "Collections", behind methods that say what they do."""
+    """Collections of docs/design.md, "Collections", behind methods that say what they do."""
 
     def __init__(
         self, uri: str, db_name: str, timeout_ms: int = 3000, write_concern: str | int = "majority", journal: bool = True

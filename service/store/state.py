@@ -19,7 +19,6 @@ from pymongo.database import Database
 from service.store.compact import ItemLog
 from service.store.mapping import _mapped
 
-
 _SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
@@ -124,7 +123,7 @@ class UserStateStore:
 
     @_mapped
     def set_fields_many(self, updates: Mapping[str, Mapping[str, Any]]) -> None:
-        """:meth:`set_fields` for many users in one round trip (service/state_writer.py)."""
+        """:meth:`set_fields` for many users in one round trip (service/decide/state_writer.py)."""
         if updates:
             self.users.bulk_write([
                 UpdateOne({"_id": user}, {"$set": {f"slate.{path}": value for path, value in fields.items()}}, upsert=True)

@@ -8,7 +8,7 @@ million), and a plain ``{"kind": "slate"}`` filter stops it from using the index
 ``limit``, each starting at the event time where the previous one stopped (keyset
 pagination on ``t``): each is the same query shape, served from the same index in the same
 order, so the pieces joined are exactly the one read, in the same order — including
-decisions that share an event time (``tests/test_window_read.py``).
+decisions that share an event time (``tests/service/store/test_window_read.py``).
 
 Ties at a piece's end: the piece may have stopped inside a group of decisions with the
 same ``t``, so that group is dropped from the piece and the next piece starts at its ``t``
@@ -30,7 +30,7 @@ from typing import Any
 from pymongo import errors as mongo_errors
 from pymongo.collection import Collection
 
-from bandit.errors import StoreError, StoreUnavailable
+from service.core.errors import StoreError, StoreUnavailable
 
 log = logging.getLogger("elicit")
 

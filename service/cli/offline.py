@@ -1,0 +1,41 @@
+"""What every command that works on the log needs: a time from the command line, and the
+process's runtime without HTTP or background jobs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+import click
+
+from service.core.config import load_config
+
+if TYPE_CHECKING:
+    from service.runtime.process import Runtime
+
+
+def parse_time(text: str | None, default_ms: int) -> int:
+    """ISO date or datetime (UTC unless it says otherwise), or epoch milliseconds."""
+    if text is None:
+        return default_ms
+    if text.isdigit():
+        return int(text)
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise click.BadParameter(f"{text!r} is neither an ISO date/time nor epoch milliseconds") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def offline_runtime() -> Runtime:
+    """The process's runtime without HTTP or background jobs, for one command."""
+    from service.core.config import check_mode
+    from service.http.logs import configure
+    from service.runtime.process import Runtime
+
+    settings = load_config({"BACKGROUND_JOBS": False})
+    check_mode(settings)  # production mode: a real secret, or no command at all
+    configure(settings)
+    return Runtime(settings)

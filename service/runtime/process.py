@@ -1,0 +1,171 @@
+"""Everything one service process holds: store, clock, models, deciders, background jobs.
+
+The process's wiring, in one place: each part gets what it needs (a store, a registry, a
+callable), never the runtime itself. Built once by :func:`service.http.app.create_app`
+(kept in ``app.extensions["elicit"]``) or by a command of ``elicit`` that needs no HTTP.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from bandit.actions import ActionModel
+from bandit.slates import SlateModel
+from policies.guards import SlateRules
+from service.core.clock import Clock, SystemClock
+from service.core.errors import StoreUnavailable
+from service.decide.catalogue import Catalogue
+from service.decide.prompts import PromptService
+from service.decide.slate_state import SlateUserState
+from service.decide.slates import SlateDecider
+from service.decide.state_writer import StateWriter
+from service.learn.learner import Learner, SlateLearner
+from service.learn.lease import LearnerLease, LeasedLearner
+from service.learn.prompt_learner import PromptLearner
+from service.log.durable import DurableLog
+from service.log.spool import Spool
+from service.reports.build import build_report
+from service.reports.context import ReportSources
+from service.reports.scheduler import ReportScheduler
+from service.store import EmbeddedMongo, Store
+from service.store.keys import KeyDocuments, KeyStore
+from service.store.models import ModelRegistry
+from service.store.privacy import PrivacyStore
+from service.store.state import CatalogueStore, SlateHistoryStore, UserStateStore
+
+log = logging.getLogger("elicit")
+
+
+def slate_rules(config: Mapping[str, Any]) -> SlateRules:
+    return SlateRules(
+        exclude_consumed=bool(config["EXCLUDE_CONSUMED"]),
+        durable_cooldown_days=float(config["DURABLE_COOLDOWN_DAYS"]),
+        exhaustion_share=float(config["EXHAUSTION_SHARE"]),
+        cap_per_category=int(config["CAP_PER_CATEGORY"]),
+        cap_per_creator=int(config["CAP_PER_CREATOR"]),
+        lift_days=float(config["LIFT_S"]) / 86400.0,
+    )
+
+
+class Runtime:
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.config = config
+        if config["LEARNER"] not in ("in_process", "external"):
+            raise ValueError(f"LEARNER must be in_process or external, got {config['LEARNER']!r}")
+        self.clock: Clock = config.get("CLOCK") or SystemClock()
+        self.embedded: EmbeddedMongo | None = None
+        uri = config.get("MONGO_URI")
+        if not uri:
+            self.embedded = EmbeddedMongo(Path(str(config["DATA_DIR"]))).start()
+            atexit.register(self.embedded.stop)
+            uri = self.embedded.uri
+            log.info("started embedded store at %s", uri)
+        self.store = Store(str(uri), str(config["DB"]), timeout_ms=int(config["STORE_TIMEOUT_MS"]),
+                           write_concern=config["WRITE_CONCERN"], journal=bool(config["WRITE_JOURNAL"]))
+        # Decisions and outcomes go through the durable log: store, or the spool while it is down.
+        spool_dir = config.get("SPOOL_DIR") or Path(str(config["DATA_DIR"])) / "spool" / str(config["DB"])
+        self.spool = Spool(Path(spool_dir), int(config["SPOOL_MAX_BYTES"]))
+        self.log = DurableLog(self.store, self.spool, float(config["SPOOL_RETRY_S"]))
+        self.keys = KeyStore(KeyDocuments(self.store.db), float(config["AUTH_CACHE_S"]))
+        self.keys.store_down = lambda: self.log.down
+        self.privacy = PrivacyStore(self.store.db)
+        epsilon = float(config["EPSILON"])
+        slate_args = str(config["SLATE_VW_ARGS"])
+        self.slate_models: ModelRegistry[SlateModel] = ModelRegistry(
+            self.store, "slate", lambda: SlateModel.new(epsilon=epsilon, args=slate_args), SlateModel.from_bytes
+        )
+        self.catalogue = CatalogueStore(self.store.db)
+        self.items = Catalogue(self.catalogue, config, self.clock)
+        self.history = SlateHistoryStore(self.store.db)
+        user_store = UserStateStore(self.store.db)
+        self.state_writer = StateWriter(user_store.set_fields_many, on_error=self._state_write_failed)
+        self.user_state = SlateUserState(
+            user_store, self.catalogue, slate_rules(config), float(config["SATIATION_HALF_LIFE_DAYS"]), self.state_writer
+        )
+        self.slates = SlateDecider(self.store, self.slate_models, config, self.clock, self.items, self.user_state, self.log)
+        prompt_args = str(config["PROMPT_VW_ARGS"])
+        self.prompt_models: ModelRegistry[ActionModel] = ModelRegistry(
+            self.store, "prompt", lambda: ActionModel.new(epsilon=epsilon, args=prompt_args), ActionModel.from_bytes
+        )
+        self.prompts = PromptService(self.store, self.prompt_models, config, self.clock, self.log)
+        self.prompts.feedback_hooks.append(self.user_state.record_feedback)
+        self.log.hooks.update(slate=self.slates.after_spooled, outcome=self.slates.after_spooled_outcome,
+                              prompt=self.prompts.after_spooled)
+        self.log.start()
+        self.learner = Learner(
+            SlateLearner(self.store, self.slate_models, config, self.clock),
+            PromptLearner(self.store, self.prompt_models, config, self.clock),
+        )
+        self.leased_learner = LeasedLearner(
+            self.learner, LearnerLease(self.store, self.clock, float(config["LEARNER_LEASE_S"])), int(config["LEARN_BATCH"])
+        )
+        self.report_sources = ReportSources(
+            self.store, config, self.clock, self.slate_models, self.prompt_models, tuple(self.prompts.actions),
+            self.history, self.catalogue,
+        )
+        self.scheduler: BackgroundScheduler | None = None
+        self.report_scheduler = ReportScheduler(self.store, config, self.clock, self._nightly_report)
+        self.ready_error: str | None = None
+        try:
+            self.store.ensure_indexes()
+            self.catalogue.ensure_indexes()
+            self.user_state.users.ensure_indexes()
+            self.keys.docs.ensure_indexes()
+            self.slate_models.refresh()
+            self.prompt_models.refresh()
+        except Exception as exc:  # the store may come up later; /readyz says so meanwhile
+            self.ready_error = str(exc)
+            log.warning("store not ready at start-up: %s", exc)
+
+    def start_background(self) -> None:
+        """Model refresh, nightly report and (unless ``LEARNER`` is ``external``) learner
+        passes as APScheduler jobs. The learner job only learns while this process holds
+        the learner lease, so any number of processes may run it (service/learn/lease.py)."""
+        if self.scheduler is not None:
+            return
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per job run
+        scheduler = BackgroundScheduler(timezone="UTC")
+        if self.config["LEARNER"] != "external":
+            scheduler.add_job(self._learn, "interval", seconds=float(self.config["LEARN_INTERVAL_S"]), max_instances=1, coalesce=True)
+        scheduler.add_job(self._refresh, "interval", seconds=float(self.config["MODEL_REFRESH_S"]), max_instances=1, coalesce=True)
+        self.report_scheduler.attach(scheduler)
+        scheduler.start()
+        self.scheduler = scheduler
+
+    def _nightly_report(self, since_ms: int, until_ms: int, report_id: str) -> dict[str, Any]:
+        return build_report(self.report_sources, since_ms, until_ms, kind="nightly", report_id=report_id)
+
+    def _learn(self) -> None:
+        try:
+            self.leased_learner.pass_if_leader()
+        except Exception:
+            log.exception("learner pass failed; it will be retried")
+
+    def _refresh(self) -> None:
+        try:
+            self.slate_models.refresh()
+            self.prompt_models.refresh()
+        except Exception:
+            log.exception("model refresh failed; serving the current version")
+
+    def _state_write_failed(self, exc: Exception) -> None:
+        if isinstance(exc, StoreUnavailable):
+            self.log.mark_down(exc)
+
+    def close(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=True)
+            self.scheduler = None
+        if self.leased_learner.leading:
+            self.leased_learner.release_quietly()
+        self.state_writer.close(float(self.config["SHUTDOWN_FLUSH_S"]))
+        self.log.close(float(self.config["SHUTDOWN_FLUSH_S"]))  # graceful shutdown ships the spool
+        self.store.close()
+        if self.embedded is not None:
+            self.embedded.stop()

@@ -1,0 +1,104 @@
+"""Request JSON goes through orjson when it can: it must read exactly what the standard
+library reads (types included), refuse what elicit refuses, and never let two different
+feature maps share a cache key."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bandit.errors import MalformedRequest
+from bandit.slates import features_json
+from service.core import jsontext
+from service.decide.requests import parse_json
+
+scalars = (st.none() | st.booleans() | st.integers(min_value=-(2**80), max_value=2**80)
+           | st.floats(allow_nan=False, allow_infinity=False) | st.text())
+values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+                      max_leaves=20)
+
+
+def typed(value: Any) -> Any:
+    """``value`` with every scalar tagged by its type: 1, 1.0 and True are three things here."""
+    if isinstance(value, dict):
+        return ("dict", [(k, typed(v)) for k, v in value.items()])
+    if isinstance(value, list):
+        return ("list", [typed(v) for v in value])
+    if isinstance(value, float):
+        return ("float", math.copysign(1.0, value), value)  # -0.0 is not 0.0
+    return (type(value).__name__, value)
+
+
+@settings(max_examples=400, deadline=None)
+@given(values, st.booleans())
+def test_parse_json_reads_what_the_standard_library_reads(value: Any, spaced: bool) -> None:
+    raw = json.dumps({"v": value}, ensure_ascii=not spaced, separators=(", ", ": ") if spaced else (",", ":")).encode()
+    assert typed(parse_json(raw)) == typed(json.loads(raw))
+
+
+@pytest.mark.parametrize("raw, message", [
+    (b'{"x": NaN}', "non-finite number NaN"),
+    (b'{"x": -Infinity}', "non-finite number -Infinity"),
+    (b'{"x": 1e999}', "overflows to infinity"),
+    (b'{"x": 1,}', "not valid JSON"),
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+])
+def test_refusals_name_the_problem(raw: bytes, message: str) -> None:
+    with pytest.raises(MalformedRequest, match=message) as caught:
+        parse_json(raw)
+    assert caught.value.field == "body"
+
+
+def test_integers_beyond_64_bits_stay_exact() -> None:
+    assert parse_json(b'{"x": 123456789012345678901234567890, "y": -9223372036854775809}') == {
+        "x": 123456789012345678901234567890, "y": -9223372036854775809}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=4), scalars | st.sampled_from([float("nan"), float("inf"), -0.0]), max_size=4),
+       st.dictionaries(st.text(max_size=4), scalars | st.sampled_from([float("nan"), float("inf"), -0.0]), max_size=4))
+def test_feature_keys_are_equal_exactly_for_equal_maps(a: dict[str, Any], b: dict[str, Any]) -> None:
+    same = typed(a) == typed(b) or (json.dumps(a) == json.dumps(b) and "NaN" in json.dumps(a))  # NaN != NaN
+    assert (features_json(a) == features_json(b)) == same
+
+
+@pytest.mark.parametrize("a, b", [
+    ({"x": float("nan")}, {"x": None}), ({"x": float("inf")}, {"x": None}), ({"x": -0.0}, {"x": 0.0}),
+    ({"x": 1}, {"x": 1.0}), ({"x": 1}, {"x": True}), ({"x": 2**70}, {"x": float(2**70)}),
+])
+def test_maps_orjson_would_confuse_get_different_keys(a: dict[str, Any], b: dict[str, Any]) -> None:
+    assert features_json(a) != features_json(b)
+
+
+# Stored JSON (service/core/jsontext.py: the packed parts of every slate decision) must read back
+# exactly what the standard library would have written and read, and refuse what it refuses.
+stored_values = st.recursive(
+    scalars | st.sampled_from([float("nan"), float("inf"), -0.0]) | st.text(alphabet=st.characters(categories=["Cs"])),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.text(max_size=8) | st.integers(-3, 3), inner, max_size=4),  # json writes int keys as text
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(stored_values)
+def test_stored_json_round_trips_as_the_standard_library_does(value: Any) -> None:
+    try:
+        expected = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError:  # a non-finite float: refused, as before
+        with pytest.raises(ValueError):
+            jsontext.dumps(value)
+        return
+    written = jsontext.dumps(value)
+    assert typed(json.loads(written)) == typed(json.loads(expected))
+    assert typed(jsontext.loads(written)) == typed(json.loads(expected))
+
+
+@pytest.mark.parametrize("text", ['[123456789012345678901234567890]', '[1e-400]', '{"x": NaN}', '["\\ud800"]'])
+def test_stored_json_reads_what_orjson_would_read_differently(text: str) -> None:
+    assert typed(jsontext.loads(text)) == typed(json.loads(text))
