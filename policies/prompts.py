@@ -102,17 +102,58 @@ class PromptPolicy(Protocol):
     def distribution(self, context: PromptContext, actions: Sequence[PromptAction]) -> np.ndarray: ...
 
 
+def with_floor(pmf: np.ndarray, actions: Sequence[PromptAction], floor: float) -> np.ndarray:
+    """``pmf`` mixed with the uniform distribution over the *asking* actions, weight ``floor``:
+    every format and visibility keeps at least ``floor / K_ask`` whatever the model learned,
+    so the log never runs out of evidence on either factor (docs/report.md, "The
+    exploration floor"). The mixture is what is sampled and logged.
+
+    >>> actions = parse_actions(DEFAULT_PROMPT_ACTIONS)
+    >>> with_floor(np.array([0.0, 0.0, 0.0, 1.0, 0.0]), actions, 0.2).round(3).tolist()
+    [0.0, 0.05, 0.05, 0.85, 0.05]
+    """
+    if not 0.0 <= floor < 1.0:
+        raise ValueError(f"the prompt floor must lie in [0, 1), got {floor}")
+    if floor == 0.0:
+        return pmf
+    asking = np.array([1.0 if action.ask else 0.0 for action in actions])
+    return (1.0 - floor) * pmf + floor * asking / asking.sum()
+
+
+def without_floor(decision: Mapping[str, Any]) -> np.ndarray:
+    """The distribution a logged prompt decision had *before* its floor was mixed in, exactly
+    (the floor is logged as ``exploration.floor``): what the same model, same context, would
+    have served without the floor. The report values the floor's cost with it.
+
+    >>> logged = {"actions": list(DEFAULT_PROMPT_ACTIONS), "distribution": [0.0, 0.05, 0.05, 0.85, 0.05],
+    ...           "exploration": {"floor": 0.2}}
+    >>> without_floor(logged).round(6).tolist()
+    [0.0, 0.0, 0.0, 1.0, 0.0]
+    """
+    served = np.asarray(decision["distribution"], dtype=np.float64)
+    floor = float((decision.get("exploration") or {}).get("floor") or 0.0)
+    if floor == 0.0:
+        return served
+    asking = np.array([0.0 if name == NO_PROMPT else 1.0 for name in decision["actions"]])
+    raw = (served - floor * asking / asking.sum()) / (1.0 - floor)
+    raw = np.clip(raw, 0.0, None)  # rounding only: the served mixture held floor / K_ask at least
+    return raw / raw.sum()
+
+
 class LearnedPromptPolicy:
-    """The live policy: VW's exploration distribution, cleaned to the floor that serving uses,
-    so its distribution for a logged context is exactly what was served with that model."""
+    """The live policy: VW's exploration distribution, cleaned to the floor that serving uses
+    and mixed with the asking actions' floor (:func:`with_floor`), so its distribution for a
+    logged context is exactly what was served with that model."""
 
     name = "learned"
 
-    def __init__(self, model: ActionModel) -> None:
+    def __init__(self, model: ActionModel, floor: float = 0.0) -> None:
         self.model = model
+        self.floor = floor
 
     def distribution(self, context: PromptContext, actions: Sequence[PromptAction]) -> np.ndarray:
-        return clean_pmf(self.model.pmf(context.vw_text, [action.vw_text for action in actions]))
+        pmf = clean_pmf(self.model.pmf(context.vw_text, [action.vw_text for action in actions]))
+        return with_floor(pmf, actions, self.floor)
 
 
 def _one_hot(actions: Sequence[PromptAction], name: str) -> np.ndarray:
@@ -191,6 +232,30 @@ class UniformPrompt:
         return np.full(len(actions), 1.0 / len(actions))
 
 
+class WithoutFloor:
+    """The live policy as it would have served without its exploration floor: each logged
+    decision's own distribution with the floor taken out (:func:`without_floor`), so the
+    same model and context, exactly. A target for the floor's cost; it needs the logged
+    decision, so it can only be replayed, not served."""
+
+    name = "without_floor"
+
+    def distribution(self, context: PromptContext, actions: Sequence[PromptAction]) -> np.ndarray:
+        raise TypeError("the policy without the floor is defined on logged decisions only (replay_distribution)")
+
+    def replay(self, decision: Mapping[str, Any]) -> np.ndarray:
+        return without_floor(decision)
+
+
+def replay_distribution(policy: PromptPolicy, decision: Mapping[str, Any]) -> np.ndarray:
+    """The policy's distribution over a logged prompt decision's actions, on its context."""
+    replay = getattr(policy, "replay", None)
+    if replay is not None:
+        return np.asarray(replay(decision), dtype=np.float64)
+    actions = [PromptAction.parse(name) for name in decision["actions"]]
+    return policy.distribution(PromptContext.of(decision), actions)
+
+
 def replay_prompt(policy: PromptPolicy, decision: Mapping[str, Any]) -> float:
     """The policy's probability of the action a logged prompt decision served.
 
@@ -198,6 +263,5 @@ def replay_prompt(policy: PromptPolicy, decision: Mapping[str, Any]) -> float:
     >>> replay_prompt(NeverAsk(), logged), replay_prompt(UniformPrompt(), logged)
     (1.0, 0.2)
     """
-    actions = [PromptAction.parse(name) for name in decision["actions"]]
-    pmf = policy.distribution(PromptContext.of(decision), actions)
+    pmf = replay_distribution(policy, decision)
     return float(pmf[list(decision["actions"]).index(decision["chosen"]["action"])])

@@ -51,6 +51,12 @@ class Row:
     high: float
     #: Effective sample size (Kish) of the target's weights; the smaller of two for a difference.
     ess: float | None = None
+    #: What the report says of it, where the row is one of the report's answers.
+    verdict: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "truth": self.truth, "estimate": self.estimate, "low": self.low, "high": self.high,
+                "ess": self.ess, "verdict": self.verdict, "covers": self.covers}
 
     @property
     def covers(self) -> bool:
@@ -87,11 +93,10 @@ def learned(models: Sequence[Any]) -> Target:
     """The learned VW prompt policy as served (with its exploration), on the logged context, as
     it stood at the start of the decision's day (``models[day]``): a model evaluated on the
     decisions it was trained on looks better than it is, so each day is judged out of sample."""
-    policies = [LearnedPromptPolicy(model) for model in models]
-
     def target(decision: Mapping[str, Any], actions: list[str]) -> np.ndarray:
-        day = min(max(0, (int(decision["t"]) - START_MS) // DAY_MS), len(policies) - 1)
-        return policies[day].distribution(PromptContext.of(decision), parse_actions(actions))
+        day = min(max(0, (int(decision["t"]) - START_MS) // DAY_MS), len(models) - 1)
+        floor = float((decision.get("exploration") or {}).get("floor") or 0.0)  # as served
+        return LearnedPromptPolicy(models[day], floor).distribution(PromptContext.of(decision), parse_actions(actions))
 
     return target
 
@@ -160,11 +165,11 @@ class Scorecard:
                                     "value"))
         return rows
 
-    def held_as_logged(self, varied: str, a: str, b: str) -> float:
+    def held_as_logged(self, varied: str, a: str, b: str, metric: str = "answer_rate") -> float:
         """Exact truth of the report's effects (docs/report.md): over the decisions that asked,
-        the answer rate with ``varied`` ("visibility" or "format") set to ``a`` minus set to
-        ``b``, the other factor as logged. The report estimates exactly this, so its interval
-        must cover it."""
+        the answer rate (or ``metric`` "bits") with ``varied`` ("visibility" or "format") set
+        to ``a`` minus set to ``b``, the other factor as logged. The report estimates exactly
+        this, so its interval must cover it."""
         deltas = []
         for decision, exact in zip(self.decisions, self.truths):
             fmt, visibility = decision["chosen"]["format"], decision["chosen"]["visibility"]
@@ -172,7 +177,7 @@ class Scorecard:
                 continue
             first = f"{fmt}/{a}" if varied == "visibility" else f"{a}/{visibility}"
             second = f"{fmt}/{b}" if varied == "visibility" else f"{b}/{visibility}"
-            deltas.append(exact.answered.get(first, 0.0) - exact.answered.get(second, 0.0))
+            deltas.append(self._truth(metric, exact, first) - self._truth(metric, exact, second))
         return float(np.mean(deltas)) if deltas else float("nan")
 
 
@@ -191,6 +196,28 @@ def report_rows(report: Mapping[str, Any], card: Scorecard) -> list[Row]:
         rows.append(Row(f"report {report['_id']}: format effect (answer rate){_thin(fmt)}",
                         card.held_as_logged("format", "graded", "single"), diff["difference"], diff["low"], diff["high"],
                         _smallest_ess(fmt)))
+    return rows
+
+
+#: The report's pooled questions with a truth here: (question, row name, factor, a, b, metric).
+POOLED = (("visibility.answer_rate", "visibility effect: answer rate", "visibility", "public", "private", "answer_rate"),
+          ("format.answer_rate", "format effect: answer rate", "format", "graded", "single", "answer_rate"),
+          ("format.bits_per_prompt", "format effect: bits/prompt", "format", "graded", "single", "bits"))
+
+
+def pooled_rows(report: Mapping[str, Any], card: Scorecard) -> list[Row]:
+    """The headline's answers (the evidence pooled since the start, with its confidence
+    sequence) against the exact truth over the same decisions — ``card`` must hold every
+    decision the pooled nights covered."""
+    cumulative, rows = report.get("cumulative") or {}, []
+    said = {a["question"]: a["verdict"] for a in (report.get("answers") or {}).get("questions", [])}
+    for key, name, factor, a, b, metric in POOLED:
+        figure = cumulative.get(key) or {}
+        if figure.get("estimate") is None or figure.get("low") is None:
+            continue
+        rows.append(Row(f"answer since {str(figure.get('since'))[:10]} (confidence sequence): {name}",
+                        card.held_as_logged(factor, a, b, metric), figure["estimate"], figure["low"], figure["high"],
+                        figure.get("design_ess"), said.get(key)))
     return rows
 
 

@@ -37,6 +37,28 @@ class Moments:
         centred = columns - mean[:, None]
         return cls(columns.shape[1], mean, centred @ centred.T, columns.min(axis=1), columns.max(axis=1))
 
+    def to_dict(self) -> dict[str, object]:
+        """Plain JSON values (lists of floats), so a night's summary can be stored and merged
+        with later nights'; :meth:`from_dict` reads it back exactly (floats round-trip).
+
+        >>> m = Moments.of(np.array([[1.0, 2.0, 4.0]]))
+        >>> back = Moments.from_dict(m.to_dict())
+        >>> back.n, back.mean.tolist() == m.mean.tolist(), back.comoment.tolist() == m.comoment.tolist()
+        (3, True, True)
+        """
+        return {"n": self.n, "mean": self.mean.tolist(), "comoment": self.comoment.tolist(),
+                "low": self.low.tolist(), "high": self.high.tolist()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Moments:
+        return cls(int(data["n"]), np.asarray(data["mean"], dtype=np.float64),  # type: ignore[arg-type]
+                   np.asarray(data["comoment"], dtype=np.float64), np.asarray(data["low"], dtype=np.float64),  # type: ignore[arg-type]
+                   np.asarray(data["high"], dtype=np.float64))  # type: ignore[arg-type]
+
+    def variance(self, column: int = 0) -> float:
+        """Sample variance (ddof=1) of one column; 0 below two units."""
+        return float(self.comoment[column, column]) / (self.n - 1) if self.n > 1 else 0.0
+
     @property
     def width(self) -> int:
         return int(self.mean.size)

@@ -31,18 +31,17 @@ from service.core.clock import ManualClock
 from service.core.config import load_config
 from service.http.app import create_app
 from service.log.decisions import evaluation_query
-from service.reports.build import build_report
 from service.reports.html import render_html
 from service.runtime.process import Runtime
 from service.store import Store
 from simulator.driver import Driver, DriverResult
 from simulator.params import DAY_MS, START_MS
 from simulator.population import Population, SimulationParams
-from simulator.scorecard import Row, Scorecard, report_rows
+from simulator.scorecard import Row, Scorecard, pooled_rows, report_rows
 from simulator.truth import format_effect, truth_table, visibility_effect
 
 #: Sized so that 1,000 users × 7 days run in under 5 minutes on 2 cores (README, "The demo").
-SESSIONS_PER_DAY = 0.5
+SESSIONS_PER_DAY = 1.0
 CANDIDATES = 12
 SLOTS = 5
 THREADS = 4
@@ -133,7 +132,9 @@ def run_demo(users: int = 1000, days: int = 7, seed: int = 7, data_dir: Path = P
     The report page is written under ``data_dir``; the embedded store keeps its files under
     ``store_dir`` (default: :func:`default_store_dir`).
     """
-    quiet = ("werkzeug", "elicit")  # a line per request or per learner pass drowns the progress bars
+    # A line per request or per learner pass drowns the progress bars; matplotlib speaks of
+    # its category units at INFO while the report draws.
+    quiet = ("werkzeug", "elicit", "matplotlib")
     levels = {name: logging.getLogger(name).level for name in quiet}
     for name in quiet:
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -179,18 +180,16 @@ def _run_demo(users: int, days: int, seed: int, data_dir: Path, sessions_per_day
         extra: list[Row] = []
         html_path = None
         if latest is not None:
+            # The headline: the evidence the nightly reports pooled since the first night, judged
+            # against the exact truth over every decision they covered (all of them).
+            extra = pooled_rows(latest, card) if len(card) > 1 else []
             window = latest["window"]
             night = Scorecard(runtime.store.iter_decisions(evaluation_query("prompt", window["since"], window["until"])),
                               result.truths)
-            extra = report_rows(latest, night) if len(night) > 1 else []
+            extra += report_rows(latest, night) if len(night) > 1 else []  # the last night alone
             html_path = (data_dir / "report-latest.html").resolve()
             html_path.parent.mkdir(parents=True, exist_ok=True)
             html_path.write_text(render_html(latest), encoding="utf-8")
-        if len(card) > 1:
-            # The same report over the whole simulated window: a night is little data, the week is
-            # what the truth-vs-report table should be judged on (``elicit report --since --until``).
-            whole = build_report(runtime.report_sources, START_MS, end, kind="on_demand", report_id=f"demo-{seed}-whole")
-            extra += report_rows(whole, card)
     finally:
         server.shutdown()
         runtime.close()
@@ -211,8 +210,13 @@ def summary(demo: DemoResult) -> str:
              f"{r.consumed} items consumed, {r.prompts} prompt decisions, {r.responses} responses; "
              f"consumed per slate by day {r.consumed_per_slate_by_day}"]
     if demo.latest_report is not None:
-        lines.append(f"\nKey findings (report {demo.latest_report['_id']}):")
-        lines += [f"  [{v['level']}] {v['section']}: {v['text']}" for v in demo.latest_report["verdicts"]]
+        report = demo.latest_report
+        lines.append(f"\nAnswers (report {report['_id']}: {report['answers']['method']}):")
+        lines += [f"  [{line['verdict']}] {line['text']}" for line in report["answers"]["lines"]]
+        findings = [v for v in report["verdicts"] if v["level"] == "finding"]
+        lines.append(f"\nThe last night alone (fixed intervals): {len(findings)} findings of {len(report['verdicts'])} "
+                     "verdicts" + (":" if findings else "."))
+        lines += [f"  [{v['level']}] {v['section']}: {v['text']}" for v in findings]
     rows = demo.rows + demo.report_rows
     if rows:
         lines.append("\nTruth vs estimate (estimates from the logged prompt decisions, IPS, 95 % intervals; "
@@ -222,9 +226,6 @@ def summary(demo: DemoResult) -> str:
         lines.append(truth_table({row.name: row.truth for row in rows},
                                  {row.name: (row.estimate, row.low, row.high) for row in rows},
                                  {row.name: row.ess for row in rows if row.ess is not None}))
-    if not demo.report_rows:
-        lines.append("(the report's visibility/format sections are still placeholders: the estimates above come "
-                     "from the log, computed the way docs/report.md defines them)")
     lines += [f"  truth, {name}: {value:+.4f}" for name, value in demo.fresh_truth.items()]
     if demo.html_path is not None:
         lines.append(f"\nHTML report: {demo.html_path}")
@@ -235,6 +236,14 @@ def summary(demo: DemoResult) -> str:
                  f"nightly reports {seconds['report']:.1f} s); peak memory "
                  + ", ".join(f"{name} {mb:.0f} MB" for name, mb in demo.peak_rss_mb.items()))
     return "\n".join(lines)
+
+
+def as_json(demo: DemoResult) -> dict[str, Any]:
+    """``elicit demo --json PATH``: every truth-vs-estimate row, and the headline answers."""
+    report = demo.latest_report or {}
+    return {"users": demo.users, "days": demo.days, "seed": demo.seed,
+            "rows": [row.as_dict() for row in demo.rows + demo.report_rows],
+            "answers": report.get("answers"), "report": report.get("_id"), "wall_seconds": demo.wall_seconds}
 
 
 def _iso(ms: int) -> str:

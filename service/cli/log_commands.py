@@ -33,11 +33,11 @@ def ope(kind: str, since: str | None, until: str | None, policies: tuple[str, ..
     runtime = offline_runtime()
     try:
         try:
-            since_ms = parse_time(since, 0) if since else None  # most_popular counts the days before it
+            # learned: the model live at --since (out of sample); most_popular counts the days before it
+            start = parse_time(since, 0) if since else runtime.clock.now_ms()
             targets: Any = (
-                slate_targets(names, runtime.slate_models, runtime.store,
-                              runtime.clock.now_ms() if since_ms is None else since_ms)
-                if kind == "slate" else prompt_targets(names, runtime.prompt_models)
+                slate_targets(names, runtime.slate_models, runtime.store, start)
+                if kind == "slate" else prompt_targets(names, runtime.prompt_models, start, float(runtime.config["PROMPT_FLOOR"]))
             )
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc

@@ -125,8 +125,10 @@ def learner() -> None:
               help="Where the report page is written.")
 @click.option("--store-dir", type=click.Path(file_okay=False), default=None,
               help="The embedded store's files  [default: /dev/shm/elicit-demo-<uid> if it exists, else --data-dir]")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
+              help="Also write the truth-vs-estimate rows and the headline answers here, as JSON.")
 def demo(users: int, days: int, seed: int, sessions_per_day: float | None, candidates: int | None,
-         threads: int | None, data_dir: str, store_dir: str | None) -> None:
+         threads: int | None, data_dir: str, store_dir: str | None, json_path: str | None) -> None:
     """The main job: embedded store, the service over HTTP, simulated users, learning, nightly reports."""
     from service.cli import demo as sim_demo
 
@@ -135,6 +137,9 @@ def demo(users: int, days: int, seed: int, sessions_per_day: float | None, candi
     result = sim_demo.run_demo(users=users, days=days, seed=seed, data_dir=Path(data_dir), echo=click.echo,
                                **{key: value for key, value in options.items() if value is not None})
     click.echo(sim_demo.summary(result))
+    if json_path is not None:
+        Path(json_path).write_text(json.dumps(sim_demo.as_json(result), indent=2, default=str))
+        click.echo(f"truth-vs-estimate rows and answers: {json_path}")
 
 
 main.add_command(keys)  # `elicit keys create|list|revoke` (service/cli/keys.py)

@@ -46,6 +46,12 @@ DEFAULTS: dict[str, Any] = {
     "REPORT_MAKEUP_DAYS": 7,  # missed nights made up at start, at most this far back
     "REPORT_LEASE_S": 3600.0,  # event-time seconds a worker holds the nightly lease
     "REPORT_MIN_DECISIONS": 100,  # below this many evaluated decisions a verdict is "not enough data"
+    # The headline pools the nightly reports' evidence from REPORT_SINCE (unset: the first
+    # night; epoch ms or an ISO date), or over the last REPORT_HISTORY_DAYS when set (> 0).
+    "REPORT_SINCE": None,
+    "REPORT_HISTORY_DAYS": 0,
+    # "When will we know": the half-width (answer-rate points, reward or bits) worth knowing to.
+    "REPORT_RESOLUTION": 0.03,
     # Model-backed slate targets (learned, cap_free_greedy) are replayed on a random sample of at
     # most this many of the window's decisions (0: all). Their VW replay costs ~3 ms a decision, so
     # 20,000 is ~1 min of a night's build — a tenth of the 10-minute budget at 1M decisions — while
@@ -55,6 +61,10 @@ DEFAULTS: dict[str, Any] = {
     "SLATE_REWARDS": DEFAULT_SLATE_REWARDS,
     "PROMPT_REWARDS": DEFAULT_PROMPT_REWARDS,
     "PROMPT_ACTIONS": list(DEFAULT_PROMPT_ACTIONS),  # "none" or "format/visibility"
+    # Share of every prompt decision spread uniformly over the asking actions, whatever the
+    # model learned: each format and visibility keeps floor/4, so the visibility and format
+    # effects never starve (docs/report.md, "The exploration floor", has the arithmetic).
+    "PROMPT_FLOOR": 0.3,
     "PROMPT_VW_ARGS": "--cb_explore_adf -q UA -q DA --quiet",  # same as bandit.actions
     "PROMPT_WINDOW_S": 600.0,  # event-time seconds a prompt waits for its response; none → ignored
     "PROMPT_SESSION_GAP_S": 1800.0,  # without a client session_id: a prompt this recent is "this session"

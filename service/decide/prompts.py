@@ -76,6 +76,7 @@ class PromptService:
         self.config = config
         self.clock = clock
         self.actions = parse_actions(config["PROMPT_ACTIONS"])
+        self.floor = float(config["PROMPT_FLOOR"])  # the asking actions' share, whatever the model learned
         self._rng = seeded_rng(config.get("SEED"), "prompts")
         self._rng_lock = threading.Lock()
         # Told of explicit feedback before it is stored: (user key, item id, value, t, item facts).
@@ -113,13 +114,14 @@ class PromptService:
         (user, derived), degraded = self.log.read(known, blank)
         context = PromptContext(request.context, derived)
         model, version_id = self.registry.current()
-        pmf = LearnedPromptPolicy(model).distribution(context, self.actions)
+        pmf = LearnedPromptPolicy(model, self.floor).distribution(context, self.actions)
         with self._rng_lock:  # one generator for all threads; the lock keeps its stream well defined
             index = sample_index(pmf, self._rng)
         decision = prompt_decision(
             event_id=request.event_id or uuid.uuid4().hex, now=now, user=key, item_id=request.item_id,
             context=request.context, derived=derived, actions=self.actions, index=index, distribution=pmf,
-            model_version=version_id, exploration={"epsilon": float(self.config["EPSILON"]), "min_share": MIN_SHARE},
+            model_version=version_id,
+            exploration={"epsilon": float(self.config["EPSILON"]), "min_share": MIN_SHARE, "floor": self.floor},
             window_ms=self._ms("PROMPT_WINDOW_S"), request_digest=request_hash, degraded=degraded,
         )
         existing, spooled = self.log.insert_decision(decision)

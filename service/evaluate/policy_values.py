@@ -17,7 +17,6 @@ from itertools import islice
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from bandit.errors import InvalidInput
 from bandit.ope import (
@@ -32,8 +31,8 @@ from bandit.ope import (
     StreamingEstimate,
 )
 from bandit.ope.core import Estimator
-from bandit.ope.moments import Moments
-from policies.prompts import PromptPolicy, replay_prompt
+from bandit.ope.design import Design
+from policies.prompts import PromptPolicy, replay_distribution, replay_prompt
 from policies.slate_baselines import CapFreeGreedySlatePolicy
 from policies.slates import Eligibility, SlatePolicy, excluding, replay_slate
 from service.log.decisions import candidates_of, eligibility_of, slot_pairs
@@ -195,13 +194,31 @@ PROMPT_METRICS: dict[str, Callable[[Mapping[str, Any]], float]] = {
 }
 
 
+def prompt_replay(decisions: list[Mapping[str, Any]], target: PromptPolicy) -> tuple[np.ndarray, Design]:
+    """``target``'s probability of each logged action, and what the logged distributions
+    promise about its weights (Σ E_log[w²] and Σ E_log[w³] over the decisions,
+    :mod:`bandit.ope.design`), seen in the sample or not."""
+    p_target, second, third = np.empty(len(decisions)), 0.0, 0.0
+    for row, decision in enumerate(decisions):
+        pmf = replay_distribution(target, decision)
+        logged = np.asarray(decision["distribution"], dtype=np.float64)
+        p_target[row] = pmf[list(decision["actions"]).index(decision["chosen"]["action"])]
+        ratio = pmf / logged
+        second += float(np.sum(pmf * ratio))
+        third += float(np.sum(pmf * ratio * ratio))
+    return p_target, Design(second, third)
+
+
 def prompt_rows(
-    decisions: list[Mapping[str, Any]], target: PromptPolicy | None, metrics: Iterable[str] = tuple(PROMPT_METRICS)
+    decisions: list[Mapping[str, Any]], target: PromptPolicy | None, metrics: Iterable[str] = tuple(PROMPT_METRICS),
+    p_target: np.ndarray | None = None,
 ) -> dict[str, LoggedData]:
     """One row per prompt decision for each metric, replaying ``target`` once for all of
-    them (the replay — a VW prediction for the learned policy — is the expensive part)."""
+    them (the replay — a VW prediction for the learned policy — is the expensive part);
+    ``p_target``: that replay, when the caller made it (:func:`prompt_replay`)."""
     p_log = np.array([d["chosen"]["probability"] for d in decisions], dtype=np.float64)
-    p_target = p_log if target is None else np.array([replay_prompt(target, d) for d in decisions])
+    if p_target is None:
+        p_target = p_log if target is None else np.array([replay_prompt(target, d) for d in decisions])
     return {
         metric: LoggedData(reward=np.array([PROMPT_METRICS[metric](d) for d in decisions]), p_log=p_log, p_target=p_target)
         for metric in metrics
@@ -222,67 +239,3 @@ def evaluate_prompts(
 ) -> list[PolicyValue]:
     """Value (or answer / annoyance rate) of each prompt target on the log."""
     return _evaluate(decisions, targets, lambda chunk, target: prompt_chunk(chunk, target, metric), estimators, alpha)
-
-
-@dataclass(frozen=True, eq=False)
-class StreamingComparison:
-    """Paired difference value(a) − value(b) of one estimator on the same rows, chunk by chunk.
-
-    Keeps the :class:`Moments` of both estimators' columns stacked, so the delta-method
-    variance of the difference, gᵀCg with g = (∇a, −∇b), comes out of merged summaries:
-    the same numbers as :func:`bandit.ope.compare` on the whole log (its per-row
-    differences of linearised terms have exactly this variance), in flat memory.
-
-    >>> from bandit.ope import compare
-    >>> log = dict(reward=[1.0, 0.0, 1.0, 1.0], p_log=[0.5, 0.5, 0.5, 0.5])
-    >>> a, b = LoggedData(p_target=[1.0, 0.0, 1.0, 0.5], **log), LoggedData(p_target=[0.5, 0.5, 0.5, 0.5], **log)
-    >>> streamed = StreamingComparison().update(a, b).result(0.05)
-    >>> batch = compare(a, b, SNIPS())
-    >>> [round(x, 12) for x in (streamed["difference"], streamed["low"], streamed["p_value"])] == [
-    ...     round(x, 12) for x in (batch.difference, batch.low, batch.p_value)]
-    True
-    """
-
-    estimator: Estimator = SNIPS()
-    moments: Moments | None = None
-
-    def update(self, a: LoggedData, b: LoggedData) -> StreamingComparison:
-        if len(a) != len(b) or not np.array_equal(a.p_log, b.p_log) or not np.array_equal(a.reward, b.reward):
-            raise InvalidInput("a paired comparison needs the same rows, rewards and p_log", field="data_b")
-        chunk = Moments.of(np.vstack([self.estimator.columns(a), self.estimator.columns(b)]))
-        return StreamingComparison(self.estimator, chunk if self.moments is None else self.moments + chunk)
-
-    def __add__(self, other: StreamingComparison) -> StreamingComparison:
-        if self.moments is None or other.moments is None:
-            return other if self.moments is None else self
-        return StreamingComparison(self.estimator, self.moments + other.moments)
-
-    @property
-    def n(self) -> int:
-        return 0 if self.moments is None else self.moments.n
-
-    def result(self, alpha: float) -> dict[str, float | int | None]:
-        """``{difference, low, high, p_value, decisions}``; None where undefined (JSON-safe)."""
-        out: dict[str, float | int | None] = {"difference": None, "low": None, "high": None, "p_value": None,
-                                              "decisions": self.n}
-        if self.moments is None:
-            return out
-        half = self.moments.width // 2
-        mean_a, mean_b = self.moments.mean[:half], self.moments.mean[half:]
-        a, b = float(self.estimator.statistic(mean_a)), float(self.estimator.statistic(mean_b))
-        if not (math.isfinite(a) and math.isfinite(b)):  # a target with no weight on any row
-            return out
-        n, difference = self.moments.n, a - b
-        out["difference"] = difference
-        if n < 2:
-            return out
-        grad = np.concatenate([self.estimator.gradient(mean_a), -self.estimator.gradient(mean_b)])
-        spread = float(grad @ self.moments.comoment @ grad)
-        # As in Estimator.interval_from_moments: a spread that cancels to rounding noise is 0.
-        scale = float(np.abs(grad) @ np.sqrt(np.abs(np.diag(self.moments.comoment)))) ** 2
-        se = math.sqrt(spread / (n - 1) / n) if spread > 1e-12 * scale else 0.0
-        if se == 0:  # every row differs by the same amount: the difference is known
-            return {**out, "low": difference, "high": difference, "p_value": float(difference == 0)}
-        width = float(stats.t.ppf(1 - alpha / 2, n - 1)) * se
-        p_value = float(2 * stats.t.sf(abs(difference) / se, n - 1))
-        return {**out, "low": difference - width, "high": difference + width, "p_value": p_value}

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from bandit.ope import LoggedData
+from bandit.ope.design import Design
 from policies.prompts import FORMATS, VISIBILITIES
 from service.evaluate.policy_values import PROMPT_METRICS
 
@@ -79,6 +80,32 @@ def conditional_probability(decision: Mapping[str, Any], factor: str) -> float |
         return None
     total = sum(float(decision["distribution"][names.index(name)]) for name in wanted)
     return float(chosen["probability"]) / total
+
+
+def factor_design(decisions: Sequence[Mapping[str, Any]], factor: str) -> tuple[Design, Design]:
+    """What the logged distributions promise about the weights of targets a and b over
+    ``decisions`` (those :func:`factor_rows` used, :mod:`bandit.ope.design`): target a's
+    weight is 1[level a] / π(a | x, other), so E_log[w²] = 1 / π and E_log[w³] = 1 / π².
+
+    >>> d = {"actions": ["none", "single/private", "single/public"], "distribution": [0.5, 0.4, 0.1],
+    ...      "chosen": {"format": "single", "visibility": "public", "probability": 0.1}}
+    >>> a, b = factor_design([d], "visibility")
+    >>> round(a.second, 6), round(a.third, 6), round(b.second, 6)
+    (5.0, 25.0, 1.25)
+    """
+    level_a, level_b = FACTORS[factor]
+    sums = [Design(), Design()]
+    for decision in decisions:
+        names, pmf = list(decision["actions"]), decision["distribution"]
+        chosen = decision["chosen"]
+        pair = siblings(chosen, factor)
+        mass = {name: float(pmf[names.index(name)]) for name in pair}
+        total = sum(mass.values())
+        for side, level in enumerate((level_a, level_b)):
+            name = f"{chosen['format']}/{level}" if factor == "visibility" else f"{level}/{chosen['visibility']}"
+            inverse = total / mass[name]
+            sums[side] += Design(inverse, inverse * inverse)
+    return sums[0], sums[1]
 
 
 def factor_rows(

@@ -2,7 +2,8 @@
 
 ``logged`` is the policy that served each decision (target probability = logged
 probability: its estimate is the on-policy average, a consistency check); ``learned`` is
-the newest published model; ``uniform`` picks uniformly among what was allowed. Slates
+the model that was live when the evaluated window began (the newest published before it:
+never one trained on the window's own decisions); ``uniform`` picks uniformly among what was allowed. Slates
 add the nightly report's baselines (policies/slate_baselines.py), built the same way the
 report builds them: ``most_popular`` (the consumptions of the 7 days before ``since_ms``:
 the report passes its window's start; without one, the 7 days before now — which overlap
@@ -30,6 +31,7 @@ from policies.prompts import (
     OncePerSession,
     PromptPolicy,
     UniformPrompt,
+    WithoutFloor,
 )
 from policies.slate_baselines import CapFreeGreedySlatePolicy, MostPopularSlatePolicy
 from policies.slates import LearnedSlatePolicy, SlatePolicy, UniformSlatePolicy
@@ -60,39 +62,44 @@ def slate_targets(
     names: Iterable[str], models: ModelRegistry[SlateModel], store: Store, since_ms: int
 ) -> dict[str, SlatePolicy | None]:
     """Targets by name; ``since_ms``: start of the evaluated window (``most_popular``
-    counts the days before it)."""
+    counts the days before it; ``learned`` and ``cap_free_greedy`` are the model live then,
+    trained only on decisions before the window: :meth:`ModelRegistry.as_of`)."""
     targets: dict[str, SlatePolicy | None] = {}
     for name in names:
         if name == "logged":
             targets[name] = None
         elif name == "learned":
-            models.refresh()
-            targets[name] = LearnedSlatePolicy(models.current()[0])
+            targets[name] = LearnedSlatePolicy(models.as_of(since_ms)[0])
         elif name == "uniform":
             targets[name] = UniformSlatePolicy()
         elif name == "most_popular":
             targets[name] = MostPopularSlatePolicy(popularity_table(store, since_ms)[0])
         elif name == "cap_free_greedy":
-            models.refresh()
-            targets[name] = CapFreeGreedySlatePolicy(models.current()[0])
+            targets[name] = CapFreeGreedySlatePolicy(models.as_of(since_ms)[0])
         else:
             raise InvalidInput(f"unknown slate policy {name!r}; known: {', '.join(SLATE_POLICIES)}", field="policy")
     return targets
 
 
-PROMPT_POLICIES = ("logged", "learned", "never", "uniform", "once_per_session") + tuple(
+PROMPT_POLICIES = ("logged", "learned", "without_floor", "never", "uniform", "once_per_session") + tuple(
     f"always:{action}" for action in DEFAULT_PROMPT_ACTIONS if action != NO_PROMPT
 )
 
 
-def prompt_targets(names: Iterable[str], models: ModelRegistry[ActionModel]) -> dict[str, PromptPolicy | None]:
+def prompt_targets(
+    names: Iterable[str], models: ModelRegistry[ActionModel], since_ms: int, floor: float
+) -> dict[str, PromptPolicy | None]:
+    """Targets by name; ``learned`` is the model live at ``since_ms`` with the serving
+    ``floor`` (out of sample on a window starting there); ``without_floor`` each logged
+    decision's own policy without its floor (what the floor costs)."""
     targets: dict[str, PromptPolicy | None] = {}
     for name in names:
         if name == "logged":
             targets[name] = None
         elif name == "learned":
-            models.refresh()
-            targets[name] = LearnedPromptPolicy(models.current()[0])
+            targets[name] = LearnedPromptPolicy(models.as_of(since_ms)[0], floor)
+        elif name == "without_floor":
+            targets[name] = WithoutFloor()
         elif name == "never":
             targets[name] = NeverAsk()
         elif name == "uniform":

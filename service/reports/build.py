@@ -12,9 +12,12 @@ import uuid
 from typing import Any
 
 from bandit.errors import InvalidInput
+from bandit.ope.multiple import benjamini_hochberg
 from service.core.errors import StoreError
 from service.core.gc_passes import fewer_full_collections
+from service.reports.answers import headline
 from service.reports.context import NoProgress, Progress, ReportContext, ReportSources, iso
+from service.reports.pooled import pool, stored
 from service.reports.sections import SECTIONS
 
 log = logging.getLogger("elicit")
@@ -57,7 +60,6 @@ def build_report(
     counts = ctx.counts()
     # Work = decisions read: one pass over the window's slates (estimates and health), one over its prompts.
     ctx.progress.total = counts["slate"] + counts["prompt"]
-    verdicts: list[dict[str, Any]] = []
     with fewer_full_collections():
         for section in SECTIONS:
             try:
@@ -68,10 +70,14 @@ def build_report(
                 log.exception("report section %s failed", section.name)
                 result = {"status": "error", "note": f"this section failed: {exc}", "verdicts": []}
             ctx.results[section.name] = result
-            verdicts.extend({"section": section.name, **v} for v in result.get("verdicts", []))
+    tested = control_false_findings(ctx.results, alpha)
+    verdicts = [{"section": name, **v} for name, result in ctx.results.items() for v in result.get("verdicts", [])]
     created = sources.clock.now_ms()
+    report_id = report_id or on_demand_id(created)
+    cumulative = pool(ctx, report_id, kind == "nightly")
     return {
-        "_id": report_id or on_demand_id(created),
+        "_id": report_id,
+        "answers": headline(cumulative, float(sources.config["REPORT_RESOLUTION"]), alpha),
         "kind": kind,
         "schema_version": SCHEMA_VERSION,
         "created_at": created,
@@ -81,5 +87,22 @@ def build_report(
         "alpha": alpha,
         "build_seconds": round(time.perf_counter() - started, 3),
         "verdicts": verdicts,
+        "comparisons_tested": tested,
         "sections": ctx.results,
+        # what later nights pool (service/reports/pooled.py), and the pooled figures themselves
+        "evidence": stored(ctx),
+        "cumulative": cumulative,
     }
+
+
+def control_false_findings(results: dict[str, dict[str, Any]], alpha: float) -> int:
+    """Benjamini–Hochberg across every tested comparison of the night (the verdicts that
+    carry a p-value): a finding that does not survive becomes "not enough data" and says
+    why. Returns how many comparisons were tested."""
+    tested = [v for result in results.values() for v in result.get("verdicts", []) if v.get("p_value") is not None]
+    for v, found in zip(tested, benjamini_hochberg([v["p_value"] for v in tested], q=alpha)):
+        if v["level"] == "finding" and not found:
+            v["level"] = "not_enough_data"
+            v["text"] += (f" Not a finding once the false-discovery rate is controlled across the {len(tested)} "
+                          "comparisons of this report (Benjamini–Hochberg).")
+    return len(tested)

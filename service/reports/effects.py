@@ -21,10 +21,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bandit.ope import SNIPS, StreamingDiagnostics, StreamingEstimate
-from service.evaluate.policy_values import StreamingComparison
+from bandit.ope.design import Design
+from bandit.ope.evidence import Evidence
+from bandit.ope.paired import StreamingComparison
 from service.evaluate.policy_values import answered as answered_within_window
-from service.evaluate.prompt_effects import FACTORS, factor_rows
+from service.evaluate.prompt_effects import FACTORS, factor_design, factor_rows
 from service.reports.context import ReportContext, verdict
+from service.reports.pooled import record
 from service.reports.prompt_pass import prompt_pass, register
 from service.reports.prompts import binomial, diagnostics_dict, estimate, no_prompts, paired_verdict
 
@@ -44,6 +47,7 @@ class FactorTally:
     weights_a: StreamingDiagnostics = field(default_factory=StreamingDiagnostics)
     weights_b: StreamingDiagnostics = field(default_factory=StreamingDiagnostics)
     logged: Counter[str] = field(default_factory=Counter)  # prompts asked at each level
+    design: tuple[Design, Design] = (Design(), Design())  # what the propensities promise (bandit/ope/design.py)
 
     def __post_init__(self) -> None:
         for metric in self.metrics:
@@ -60,6 +64,15 @@ class FactorTally:
         first = rows[self.metrics[0]]
         self.weights_a, self.weights_b = self.weights_a.update(first[0]), self.weights_b.update(first[1])
         self.logged.update(d["chosen"][factor] for d in used)
+        a, b = factor_design(used, factor)
+        self.design = (self.design[0] + a, self.design[1] + b)
+
+    def evidence(self, metric: str) -> Evidence:
+        return Evidence.of_comparison(self.paired[metric], self.design)
+
+    def concern(self) -> str | None:
+        """Why the weights of a or b cannot carry a normal interval yet (None: they can)."""
+        return self.evidence(self.metrics[0]).concern()
 
     @property
     def n(self) -> int:
@@ -130,7 +143,9 @@ def visibility_effect(ctx: ReportContext) -> dict[str, Any]:
     by_day = [{"day": day, "visibility": v, "format": f, "prompts": shown[(day, v, f)], "answered": answered[(day, v, f)],
                **binomial(answered[(day, v, f)], shown[(day, v, f)], ctx.alpha)} for day, v, f in sorted(shown)]
     diff = total.paired["answered"].result(ctx.alpha)
-    verdicts = [paired_verdict(ctx, diff, total.n, VISIBILITY_WHAT, VISIBILITY_FOUND, ess=total.smallest_ess())]
+    record(ctx, "visibility.answer_rate", total.evidence("answered"))
+    verdicts = [paired_verdict(ctx, diff, total.n, VISIBILITY_WHAT, VISIBILITY_FOUND, ess=total.smallest_ess(),
+                               concern=total.concern())]
     by_segment = []
     for name, part in sorted(segments.items(), key=lambda item: (-item[1].n, item[0]))[:MAX_SEGMENTS]:
         d = part.paired["answered"].result(ctx.alpha)
@@ -139,7 +154,8 @@ def visibility_effect(ctx: ReportContext) -> dict[str, Any]:
                            "always_private": estimate(part.b["answered"], ctx.alpha)})
         escaped = name.replace("{", "{{").replace("}", "}}")  # the client's segment value is not a format string
         verdicts.append(paired_verdict(ctx, d, part.n, f"{VISIBILITY_WHAT} in segment {name}",
-                                       VISIBILITY_FOUND + f" in segment {escaped}", ess=part.smallest_ess(), segment=name))
+                                       VISIBILITY_FOUND + f" in segment {escaped}", ess=part.smallest_ess(),
+                                       concern=part.concern(), segment=name))
     return {
         "status": "ok" if total.n else "no_data", "note": None if total.n else "no prompt in the window asked",
         **base, **diff, "decisions": total.n,
@@ -178,13 +194,15 @@ def format_effect(ctx: ReportContext) -> dict[str, Any]:
         single: {"prompts": total.logged[single], **{k: estimate(total.b[m], ctx.alpha) for k, m in FORMAT_METRICS.items()}},
     }
     difference = {k: total.paired[m].result(ctx.alpha) for k, m in FORMAT_METRICS.items()}
+    for k, m in FORMAT_METRICS.items():
+        record(ctx, f"format.{k}", total.evidence(m))
     return {
         "status": "ok" if total.n else "no_data", "note": None if total.n else "no prompt in the window asked",
         "decisions": total.n, **base, "single": levels[single], "graded": levels[graded], "difference": difference,
         "diagnostics": {"graded": diagnostics_dict(total.weights_a.result()),
                         "single": diagnostics_dict(total.weights_b.result())},
-        "verdicts": [paired_verdict(ctx, difference[k], total.n, *FORMAT_TEXT[k], ess=total.smallest_ess(), metric=k)
-                     for k in FORMAT_METRICS],
+        "verdicts": [paired_verdict(ctx, difference[k], total.n, *FORMAT_TEXT[k], ess=total.smallest_ess(),
+                                    concern=total.concern(), metric=k) for k in FORMAT_METRICS],
     }
 
 

@@ -1,4 +1,4 @@
-"""The report as one self-contained HTML page: verdicts, figures, then every section.
+"""The report as one self-contained HTML page: answers, verdicts, figures, then every section.
 
 Jinja2 (which Flask brings) with autoescaping on, so nothing in a report — a policy
 name, a segment, an error note — can inject markup. Figures are embedded PNGs; there is
@@ -78,6 +78,7 @@ h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { margin-top: 2.2rem; border-
 .status-ok { background: #d8f0dc; } .status-no_data, .status-pending { background: #f3ecd2; } .status-error { background: #f6d5d5; }
 ul.verdicts li { margin: .3rem 0; } .level { font-weight: 600; text-transform: uppercase; font-size: .75rem; }
 .level-not_enough_data { color: #9a6a00; } .level-warning { color: #b0412e; } .level-finding { color: #1d6b35; } .level-info { color: #555; }
+.level-bound, .level-no_effect { color: #1f5fa8; } .level-withheld { color: #b0412e; } ul.answers li { margin: .45rem 0; }
 table { border-collapse: collapse; margin: .6rem 0 1rem; font-size: .9rem; } th, td { border: 1px solid #ddd; padding: .25rem .5rem; text-align: left; }
 th { background: #f6f6f6; } dl { display: grid; grid-template-columns: max-content auto; gap: .15rem 1rem; } dt { color: #555; }
 figure { margin: 1.2rem 0; } figure img { max-width: 100%; border: 1px solid #eee; } figcaption { color: #555; font-size: .9rem; }
@@ -86,7 +87,15 @@ figure { margin: 1.2rem 0; } figure img { max-width: 100%; border: 1px solid #ee
 <p class="meta">{{ report._id }} · decisions from {{ report.window.since_iso }} to {{ report.window.until_iso }}
 ({{ report.window.timezone }} days) · built {{ created }} · <a href="/v1/reports/{{ report._id | urlencode }}">JSON</a></p>
 
-<h2 id="verdicts">Verdicts</h2>
+{% if report.answers %}<h2 id="answers">Answers</h2>
+<p class="meta">{{ report.answers.method }}; resolution ±{{ report.answers.resolution }}.</p>
+<ul class="answers">{% for line in report.answers.lines %}
+<li class="answer"><span class="level level-{{ line.verdict }}">{{ line.verdict | replace("_", " ") }}</span> · {{ line.text }}</li>
+{% endfor %}</ul>{% endif %}
+
+<h2 id="verdicts">Verdicts of this window</h2>
+<p class="meta">Fixed-sample intervals, read once: this window only. Findings are controlled for the false-discovery
+rate across the {{ report.comparisons_tested or 0 }} comparisons of this report (Benjamini–Hochberg).</p>
 {% if report.verdicts %}<ul class="verdicts">{% for v in report.verdicts %}
 <li><span class="level level-{{ v.level }}">{{ v.level | replace("_", " ") }}</span> · {{ v.section | replace("_", " ") }}: {{ v.text }}</li>
 {% endfor %}</ul>{% else %}<p>No verdicts.</p>{% endif %}

@@ -23,9 +23,13 @@ from typing import Any
 
 from scipy import stats
 
-from service.evaluate.berserk import index_for_day
+from bandit.ope.evidence import Evidence
+from policies.recalling_model import RecallingModel
+from policies.slate_baselines import CapFreeGreedySlatePolicy
+from service.evaluate.berserk import index_for_day, naive_shares
 from service.evaluate.policy_values import answered
 from service.reports.context import ReportContext, covers_zero, iso, verdict
+from service.reports.pooled import record
 from service.reports.prompt_pass import prompt_pass, register
 from service.reports.prompts import binomial, num, span
 
@@ -46,21 +50,63 @@ def bin_of(share: float) -> int:
 
 def berserk_days(ctx: ReportContext) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[int]]:
     """(rows per day and feedback value, per-day counts, likes behind each row) for UTC
-    days starting in the window."""
+    days starting in the window; the per-like changes are recorded for the pooled figures."""
     history = ctx.sources.history
     rows, days, counted = [], [], []
+    changes: dict[str, list[float]] = {"up": [], "double_up": []}
     day = -(-ctx.since_ms // DAY_MS) * DAY_MS  # first UTC midnight at or after since
     while day < ctx.until_ms:
         index = index_for_day(history, ctx.sources.catalogue, day)
         date = iso(day)[:10]
         days.append({"day": date, "likes": index.likes, "skipped": index.skipped, "overall": index.overall})
         for feedback, value in (("up", index.up), ("double_up", index.double_up)):
+            changes[feedback] += index.changes.get(feedback, ())
             if value is not None:
                 low, high = index.interval(feedback, ctx.alpha)
                 rows.append({"day": date, "feedback": feedback, "index": value, "low": low, "high": high})
                 counted.append(len(index.changes.get(feedback, ())))
         day += DAY_MS
+    for feedback, values in changes.items():
+        record(ctx, f"berserk.{feedback}", Evidence.of_values(values))
     return rows, days, counted
+
+
+def naive_recommender(ctx: ReportContext) -> dict[str, Any]:
+    """The index a recommender without the caps would have had on the same logged slates:
+    the cap-free greedy target (the model live at the window's start) replayed on each
+    liking user's slates of the next day (service/evaluate/berserk.py)."""
+    model, version = ctx.sources.slate_models.as_of(ctx.since_ms)
+    target = CapFreeGreedySlatePolicy(RecallingModel(model))  # type: ignore[arg-type]
+    served: list[float] = []
+    naive: list[float] = []
+    day = -(-ctx.since_ms // DAY_MS) * DAY_MS
+    while day < ctx.until_ms:
+        found = naive_shares(ctx.sources.history, ctx.sources.catalogue, day, target)
+        served += found.served
+        naive += found.naive
+        day += DAY_MS
+    differences = [n - s for n, s in zip(naive, served)]
+    record(ctx, "berserk.caps", Evidence.of_values(differences))
+    out: dict[str, Any] = {"likes": len(served), "model_version": version,
+                           "served_share": sum(served) / len(served) if served else None,
+                           "naive_share": sum(naive) / len(naive) if naive else None,
+                           "difference": None, "low": None, "high": None}
+    if len(differences) >= 2:
+        mean = sum(differences) / len(differences)
+        sd = math.sqrt(sum((x - mean) ** 2 for x in differences) / (len(differences) - 1))
+        half = float(stats.t.ppf(1 - ctx.alpha / 2, len(differences) - 1)) * sd / math.sqrt(len(differences))
+        out.update(difference=mean, low=mean - half, high=mean + half)
+    return out
+
+
+def naive_verdict(ctx: ReportContext, naive: Mapping[str, Any]) -> dict[str, Any]:
+    if naive["likes"] < 2 or naive["difference"] is None:
+        return verdict("not_enough_data", "Not enough data to tell how much a recommender without the caps would "
+                       f"over-react: {naive['likes']} likes with slates the day after.")
+    return verdict("info", f"Without the caps, {100 * naive['naive_share']:.0f} % of slots the day after a like would "
+                   f"come from the liked item's category or creator; elicit served {100 * naive['served_share']:.0f} % "
+                   f"({naive['likes']} likes; difference {num(naive['difference'])}, "
+                   f"{span(ctx, naive['low'], naive['high'])}).")
 
 
 class ExposureTally:
@@ -113,19 +159,29 @@ def exposure_verdict(ctx: ReportContext, rows: list[Mapping[str, Any]]) -> dict[
     se = math.sqrt(p0 * (1 - p0) / n0 + p1 * (1 - p1) / n1)
     half = float(stats.norm.ppf(1 - ctx.alpha / 2)) * se
     diff, low, high = p1 - p0, p1 - p0 - half, p1 - p0 + half
+    p_value = float(2 * stats.norm.sf(abs(diff) / se)) if se > 0 else None
     if covers_zero(low, high):
         return verdict("not_enough_data", f"Not enough data to tell {what} (exposed − unexposed answer rate "
-                       f"{num(diff)}, {span(ctx, low, high)}).")
+                       f"{num(diff)}, {span(ctx, low, high)}).", p_value=p_value)
     direction = "less" if diff < 0 else "more"
     return verdict("finding", f"Prompts to users with recent berserk exposure were answered {100 * abs(diff):.1f} "
                    f"percentage points {direction} often than to users without ({span(ctx, low, high)}); an "
-                   "association, not a measured effect: exposure was not randomised.")
+                   "association, not a measured effect: exposure was not randomised.", p_value=p_value)
+
+
+def _t_p_value(mean: float, low: float | None, high: float | None, n: int, alpha: float) -> float | None:
+    """Two-sided p-value of the t-test behind a t-interval ``[low, high]`` at level 1 − alpha."""
+    if low is None or high is None or n < 2:
+        return None
+    se = (high - low) / (2 * float(stats.t.ppf(1 - alpha / 2, n - 1)))
+    return float(2 * stats.t.sf(abs(mean) / se, n - 1)) if se > 0 else float(mean == 0)
 
 
 def berserk_verdicts(ctx: ReportContext, rows: list[Mapping[str, Any]], counted: list[int]) -> list[dict[str, Any]]:
     found = []
     for row, likes in zip(rows, counted):
-        about = {"day": row["day"], "feedback": row["feedback"]}
+        about = {"day": row["day"], "feedback": row["feedback"], "p_value": _t_p_value(row["index"], row["low"],
+                                                                                       row["high"], likes, ctx.alpha)}
         what = f"whether slates over-reacted to {row['feedback']} likes of the day before {row['day']}"
         if likes < ctx.min_decisions or covers_zero(row["low"], row["high"]):
             found.append(verdict("not_enough_data", f"Not enough data to tell {what}: index {num(row['index'])} from "
@@ -143,6 +199,8 @@ def over_reaction(ctx: ReportContext) -> dict[str, Any]:
     exposure, missing = answer_rate_by_exposure(ctx) if ctx.counts()["prompt"] else ([], 0)
     has_prompts = any(r["prompts"] for r in exposure)
     verdicts = berserk_verdicts(ctx, rows, counted)
+    naive = naive_recommender(ctx)
+    verdicts.append(naive_verdict(ctx, naive))
     if has_prompts and (line := exposure_verdict(ctx, exposure)) is not None:
         verdicts.append(line)
     if rows or has_prompts:
@@ -155,6 +213,7 @@ def over_reaction(ctx: ReportContext) -> dict[str, Any]:
         "alpha": ctx.alpha,
         "berserk_days": days,  # {"day", "likes" counted, "skipped", "overall"}
         "berserk_index_by_day": rows,  # {"day", "feedback": "up"|"double_up", "index", "low", "high"}
+        "naive_recommender": naive,  # the cap-free greedy target on the same next-day slates
         "exposure_key": EXPOSURE_KEY,
         "prompts_without_exposure": missing,
         "answer_rate_by_exposure": exposure if has_prompts else [],

@@ -106,8 +106,47 @@ def berserk_index(report: Report) -> Figure | None:
     return _over_days(rows, lambda r: f"after {r['feedback']}", "index", "berserk index")
 
 
+#: The questions drawn night by night (report["cumulative"], service/reports/pooled.py).
+NIGHTS = (("visibility.answer_rate", "visibility: answer rate, public − private"),
+          ("format.answer_rate", "format: answer rate, graded − single"),
+          ("berserk.up", "berserk index after an up"))
+
+
+def nights(report: Report) -> Figure | None:
+    """Per question, nights in sequence: each night's own estimate with its fixed interval,
+    and the estimate pooled since the start with its confidence sequence (the band)."""
+    cumulative = report.get("cumulative") or {}
+    drawn = [(key, title, cumulative[key]["series"]) for key, title in NIGHTS
+             if key in cumulative and any(s.get("estimate") is not None for s in cumulative[key]["series"])]
+    if not drawn:
+        return None
+    fig, axes = plt.subplots(len(drawn), 1, figsize=(11, 2.6 * len(drawn)), squeeze=False)
+    for ax, (_, title, series) in zip(axes[:, 0], drawn):
+        x = list(range(len(series)))
+        labels = [str(s.get("until", ""))[:10] for s in series]
+        own = [(i, s["estimate"], s.get("low"), s.get("high")) for i, s in zip(x, series) if s.get("estimate") is not None]
+        ax.errorbar([o[0] for o in own], [o[1] for o in own], fmt="o", color="#888", capsize=3, label="night (fixed 95%)",
+                    yerr=[[o[1] - o[2] if o[2] is not None else 0 for o in own],
+                          [o[3] - o[1] if o[3] is not None else 0 for o in own]])
+        pooled = [(i, s["cumulative"]) for i, s in zip(x, series) if s["cumulative"].get("estimate") is not None]
+        ax.plot([i for i, _ in pooled], [c["estimate"] for _, c in pooled], color="#1f5fa8", marker=".",
+                label="since the start")
+        banded = [(i, c) for i, c in pooled if c.get("low") is not None and c.get("high") is not None]
+        ax.fill_between([i for i, _ in banded], [c["low"] for _, c in banded], [c["high"] for _, c in banded],
+                        color="#1f5fa8", alpha=0.15, label="confidence sequence")
+        ax.axhline(0, ls="--", color="#999")
+        ax.set_title(title, fontsize=10, loc="left")
+        ax.set_xticks(x, labels, fontsize=8)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 #: (name, title, section it draws, draw, what its placeholder says unless the section has a note)
 FIGURES: list[tuple[str, str, str, Callable[[Report], Figure | None], str]] = [
+    ("nights", "The main questions night by night: each night, and everything since the start", "visibility_effect",
+     nights, "no pooled evidence yet"),
     ("slate_estimates", "Slate policies: estimates with intervals", "slates", slate_estimates,
      "no joined slate decisions in this window"),
     ("answer_rates", "Answer rate by visibility and format, by day", "visibility_effect", answer_rates,

@@ -20,18 +20,23 @@ from scipy import stats
 
 from bandit.errors import InvalidInput
 from bandit.ope import SNIPS, Diagnostics, StreamingDiagnostics, StreamingEstimate
+from bandit.ope.design import Design, design_concern
 from bandit.ope.diagnostics import MIN_EFFECTIVE_SAMPLE
-from service.evaluate.policy_values import StreamingComparison, prompt_rows
+from bandit.ope.evidence import Evidence
+from bandit.ope.paired import StreamingComparison
+from service.evaluate.policy_values import prompt_replay, prompt_rows
 from service.evaluate.targets import prompt_targets
 from service.log.decisions import evaluation_query
 from service.reports.context import ReportContext, covers_zero, interval_dict, verdict
+from service.reports.pooled import record
 from service.reports.prompt_pass import prompt_pass, register
 
 #: Metrics of a strategy row → the PROMPT_METRICS they are estimated from.
 STRATEGY_METRICS = {"value": "reward", "answer_rate": "answered", "annoyance_rate": "annoyed"}
 DESCRIPTIONS = {
     "logged": "the live policy, as logged (on-policy average)",
-    "learned": "the newest published model with its exploration",
+    "learned": "the model live when the window began (never trained on it), with its exploration and floor",
+    "without_floor": "the live policy without its exploration floor (each decision's own model and context)",
     "never": "never ask",
     "uniform": "every action equally likely",
     "once_per_session": "ask single/private once per session",
@@ -91,26 +96,43 @@ def span(ctx: ReportContext, low: float | None, high: float | None) -> str:
 
 def strategy_names(ctx: ReportContext) -> list[str]:
     actions = [a.name for a in ctx.sources.prompt_actions if a.ask]  # the configured action set
-    return ["logged", "learned", "never", "uniform", "once_per_session"] + [f"always:{a}" for a in actions]
+    return ["logged", "learned", "without_floor", "never", "uniform", "once_per_session"] + [f"always:{a}" for a in actions]
+
+
+def evidence_key(name: str) -> str:
+    """The pooled question of a strategy against the live policy."""
+    return "floor.cost" if name == "without_floor" else f"prompt.{name}"
 
 
 class StrategyTally:
     """Every strategy's sums over the joined prompt decisions, fed by the prompt pass."""
 
     def __init__(self, ctx: ReportContext) -> None:
-        self.targets = prompt_targets(strategy_names(ctx), ctx.sources.prompt_models)
+        self.targets = prompt_targets(strategy_names(ctx), ctx.sources.prompt_models, ctx.since_ms,
+                                      float(ctx.config["PROMPT_FLOOR"]))
         self.sums = {name: {key: StreamingEstimate(SNIPS()) for key in STRATEGY_METRICS} for name in self.targets}
         self.weights = {name: StreamingDiagnostics() for name in self.targets}
         self.versus = {name: StreamingComparison(SNIPS()) for name in self.targets}
+        self.design = {name: Design() for name in self.targets}  # what the propensities promise (bandit/ope/design.py)
 
     def add(self, chunk: Sequence[Mapping[str, Any]]) -> None:
         live = prompt_rows(chunk, None)
         for name, target in self.targets.items():
-            rows = live if target is None else prompt_rows(chunk, target)
+            if target is None:
+                rows, design = live, Design(float(len(chunk)), float(len(chunk)))  # weights of exactly 1
+            else:
+                p_target, design = prompt_replay(list(chunk), target)
+                rows = prompt_rows(chunk, target, p_target=p_target)
+            self.design[name] += design
             for key, metric in STRATEGY_METRICS.items():
                 self.sums[name][key] = self.sums[name][key].update(rows[metric])
             self.weights[name] = self.weights[name].update(rows["reward"])
             self.versus[name] = self.versus[name].update(rows["reward"], live["reward"])
+
+    def evidence(self) -> dict[str, Evidence]:
+        """Each strategy against the live policy, for the pooled figures."""
+        return {evidence_key(name): Evidence.of_comparison(self.versus[name], (self.design[name], self.design["logged"]))
+                for name, target in self.targets.items() if target is not None}
 
     def rows(self, alpha: float) -> list[dict[str, Any]]:
         return [{
@@ -118,9 +140,12 @@ class StrategyTally:
             "description": DESCRIPTIONS.get(name, f"always ask {name.removeprefix('always:')}"),
             "decisions": self.weights[name].n,
             **{key: estimate(self.sums[name][key], alpha) for key in STRATEGY_METRICS},
-            "diagnostics": diagnostics_dict(self.weights[name].result()),
+            "diagnostics": {**diagnostics_dict(self.weights[name].result()),
+                            "design_effective_sample_size": self.design[name].ess(self.weights[name].n),
+                            "design_concern": design_concern([self.design[name]], self.weights[name].n)},
             "vs_live": None if name == "logged" else self.versus[name].result(alpha),
         } for name in self.targets]
+
 
 
 register("prompt_strategies", StrategyTally)
@@ -128,18 +153,27 @@ register("prompt_strategies", StrategyTally)
 
 def paired_verdict(
     ctx: ReportContext, diff: Mapping[str, Any], n: int, what: str, found: str, unit: str = "prompts asked",
-    *, ess: float | None = None, **about: Any
+    *, ess: float | None = None, concern: str | None = None, **about: Any
 ) -> dict[str, Any]:
     """The verdict on a paired difference over ``n`` units (``unit``: what they are);
-    ``ess``: the smaller effective sample size of the two targets, if known.
+    ``ess``: the smaller effective sample size of the two targets, if known; ``concern``:
+    why the propensities say the weights cannot carry a normal interval yet (heavy or
+    skewed tails the sample may not have met: :func:`bandit.ope.design.design_concern`).
 
     ``what`` completes "Not enough data to tell …"; ``found`` is the finding, formatted with
     ``{size}``, ``{pp}`` (size in percentage points) and ``{direction}`` ("more"/"less").
+    Every verdict on a tested difference carries its ``p_value``: the report controls the
+    false-discovery rate across the night's findings (service/reports/build.py).
     """
+    about = {**about, "p_value": diff.get("p_value")}
     if n < ctx.min_decisions:
         return verdict("not_enough_data", f"Not enough data to tell {what}: only {n} {unit} (at least "
                        f"{ctx.min_decisions} needed).", **about)
+    if concern is not None:
+        return verdict("not_enough_data", f"Not enough data to tell {what}: {concern} {unit}, whatever this sample "
+                       "happened to draw.", **{**about, "p_value": None})
     if ess is not None and ess < MIN_EFFECTIVE_SAMPLE:
+        about["p_value"] = None
         return verdict("not_enough_data", f"Not enough data to tell {what}: the estimate rests on an effective "
                        f"sample size of {ess:.1f} of {n} {unit} (at least {MIN_EFFECTIVE_SAMPLE:.0f} needed; "
                        f"difference {num(diff['difference'])}, {span(ctx, diff['low'], diff['high'])}, which so few "
@@ -160,7 +194,8 @@ def strategy_verdicts(ctx: ReportContext, rows: list[dict[str, Any]]) -> list[di
         found.append(paired_verdict(
             ctx, diff, row["decisions"], f"whether {name} would earn more or less per decision than the live policy",
             f"{name} would earn {{size:.3f}} {{direction}} reward per decision than the live policy",
-            unit="joined prompt decisions", ess=ess, policy=name))
+            unit="joined prompt decisions", ess=ess, concern=row["diagnostics"]["design_concern"],
+            policy=name))
         if rows_seen and ess < max(MIN_EFFECTIVE_SAMPLE, 0.1 * rows_seen):
             found.append(verdict("warning", f"Estimates for {name} rest on few decisions: effective sample size "
                                  f"{ess:.0f} of {rows_seen}.", policy=name))
@@ -174,11 +209,16 @@ def prompt_strategies(ctx: ReportContext) -> dict[str, Any]:
     "answer_rate": {...}, "annoyance_rate": {...}, "diagnostics": {...}, "vs_live": {difference,
     low, high, p_value, decisions} | null}``.
     """
-    base = {"estimator": "SNIPS", "alpha": ctx.alpha}
+    # learned: the model live when the window began, never one trained on it (named here)
+    base = {"estimator": "SNIPS", "alpha": ctx.alpha,
+            "model_version": ctx.sources.prompt_models.as_of(ctx.since_ms)[1], "floor": float(ctx.config["PROMPT_FLOOR"])}
     empty = no_prompts(ctx)
     if empty is not None:
         return {**empty, **base, "policies": [],
                 "verdicts": [verdict("not_enough_data", f"Not enough data to tell: {empty['note']}.")]}
-    rows = prompt_pass(ctx)["prompt_strategies"].rows(ctx.alpha)
+    tally = prompt_pass(ctx)["prompt_strategies"]
+    for key, evidence in tally.evidence().items():
+        record(ctx, key, evidence)
+    rows = tally.rows(ctx.alpha)
     return {"status": "ok", "note": None, "decisions": rows[0]["decisions"], **base, "policies": rows,
             "verdicts": strategy_verdicts(ctx, rows)}

@@ -24,36 +24,42 @@ from scipy import stats
 
 from bandit.errors import InvalidInput
 from bandit.ope import CascadeIPS, SNCascadeIPS, StreamingDiagnostics, StreamingEstimate
+from bandit.ope.design import Design, design_concern
 from bandit.ope.diagnostics import MIN_EFFECTIVE_SAMPLE
+from bandit.ope.evidence import Evidence
 from bandit.ope.moments import Moments
+from bandit.slates import SlateModel
 from policies.recalling_model import RecallingModel
 from policies.slate_baselines import CapFreeGreedySlatePolicy, MostPopularSlatePolicy
-from policies.slates import LearnedSlatePolicy, SlatePolicy
+from policies.slates import LearnedSlatePolicy, SlatePolicy, UniformSlatePolicy
 from service.evaluate.policy_values import CHUNK
-from service.evaluate.targets import POPULARITY_LOOKBACK_DAYS, popularity_table, slate_targets
+from service.evaluate.slate_design import design_weight
+from service.evaluate.targets import POPULARITY_LOOKBACK_DAYS, popularity_table
 from service.log.decisions import evaluation_query
 from service.reports.context import ReportContext, covers_zero, interval_dict, verdict
+from service.reports.pooled import record
 from service.reports.replay_sample import ReplaySample
 from service.reports.slate_block import SlateBlock
 from service.reports.window_pass import joined_chunks
 
 DESCRIPTIONS = {
     "logged": "the live policy, as logged (on-policy average)",
-    "learned": "the newest published model with its exploration",
+    "learned": "the model live when the window began (never trained on it), with its exploration",
     "uniform": "uniformly random among allowed candidates",
     "most_popular": f"most consumed items in the {POPULARITY_LOOKBACK_DAYS} days before the window",
     "cap_free_greedy": "the newest model's best-scored item in every slot, no exploration",
 }
 
 
-def report_targets(ctx: ReportContext, popularity: Mapping[str, int]) -> dict[str, SlatePolicy | None]:
-    targets = slate_targets(("logged", "learned", "uniform"), ctx.sources.slate_models, ctx.store, ctx.since_ms)
+def report_targets(ctx: ReportContext, popularity: Mapping[str, int], model: SlateModel) -> dict[str, SlatePolicy | None]:
+    """The targets; ``model`` is the one live at the window's start (out of sample)."""
     # One model behind both, remembering its answers: they often ask it the same question.
-    model = RecallingModel(ctx.sources.slate_models.current()[0])
-    targets["learned"] = LearnedSlatePolicy(model)  # type: ignore[arg-type]
-    targets["most_popular"] = MostPopularSlatePolicy(popularity)
-    targets["cap_free_greedy"] = CapFreeGreedySlatePolicy(model)  # type: ignore[arg-type]
-    return targets
+    # Big enough for a chunk's questions (5,000 decisions, a few each): the design pass asks them
+    # again right after the replay, and finds them remembered.
+    recalling = RecallingModel(model, size=60_000)
+    return {"logged": None, "learned": LearnedSlatePolicy(recalling),  # type: ignore[arg-type]
+            "uniform": UniformSlatePolicy(), "most_popular": MostPopularSlatePolicy(popularity),
+            "cap_free_greedy": CapFreeGreedySlatePolicy(recalling)}  # type: ignore[arg-type]
 
 
 def paired(moments: Moments | None, alpha: float) -> dict[str, float | int | None]:
@@ -94,6 +100,8 @@ def evaluate(ctx: ReportContext, targets: Mapping[str, SlatePolicy | None], samp
     sums = {name: [StreamingEstimate(e) for e in estimators] for name in targets}
     weights = {name: StreamingDiagnostics() for name in targets}
     differences: dict[str, Moments | None] = {name: None for name in targets}
+    # what the propensities promise about each target's weights, on the decisions read whole
+    design = {name: [Design(), 0] for name in targets if targets[name] is not None}
     on_sample = set(sampled_targets(targets))
     read = 0
 
@@ -123,6 +131,14 @@ def evaluate(ctx: ReportContext, targets: Mapping[str, SlatePolicy | None], samp
             weights[name] = weights[name].update(data)
             moments = Moments.of((estimators[0].columns(data)[0] - live[key])[None, :])
             differences[name] = moments if differences[name] is None else differences[name] + moments
+        # The design weights on the sample (whole documents; a model target's questions are
+        # remembered from its replay just now): what the propensities promise, drawn or not.
+        for i in np.flatnonzero(part):
+            for name, sums_of in design.items():
+                found = design_weight(targets[name], chunk[i])  # type: ignore[arg-type]
+                if found is not None:
+                    sums_of[0] = sums_of[0] + found  # type: ignore[operator]
+                    sums_of[1] += 1  # type: ignore[operator]
 
     # Light documents (no features, satiation or distributions) unless every decision is
     # replayed by a model anyway: then whole ones, in the one read. The read's tally is
@@ -130,6 +146,15 @@ def evaluate(ctx: ReportContext, targets: Mapping[str, SlatePolicy | None], samp
     light = not sample.complete and bool(on_sample)
     for chunk in joined_chunks(ctx, "slate", CHUNK, light=light):
         consume(chunk)
+    promised: dict[str, Design | None] = {}
+    for name in targets:
+        n = sums[name][0].n
+        total, seen = design.get(name, (Design(float(n), float(n)), n))  # the live policy: weights of 1
+        # measured on the decisions read whole (the sample), scaled to every decision valued
+        promised[name] = Design(n * total.second / seen, n * total.third / seen) if seen else None  # type: ignore[union-attr]
+        if name != "logged":  # per-decision differences from the live policy, pooled across nights
+            record(ctx, f"slate.{name}", Evidence("mean", differences[name],
+                                                  None if promised[name] is None else (promised[name],)))
     rows = []
     for name in targets:
         d = weights[name].result()
@@ -141,7 +166,11 @@ def evaluate(ctx: ReportContext, targets: Mapping[str, SlatePolicy | None], samp
             **cascade,
             "self_normalised": self_normalised,
             "diagnostics": {"rows": d.n, "effective_sample_size": d.effective_sample_size, "max_weight": d.max_weight,
-                            "mean_weight": d.mean_weight, "zero_target_share": d.zero_target_share},
+                            "mean_weight": d.mean_weight, "zero_target_share": d.zero_target_share,
+                            # what the propensities promise (service/evaluate/slate_design.py), in decisions
+                            "design_effective_sample_size": promised[name].ess(sums[name][0].n) if promised[name] else None,
+                            "design_concern": design_concern(None if promised[name] is None else [promised[name]],
+                                                             sums[name][0].n)},
             "vs_live": None if name == "logged" else paired(differences[name], ctx.alpha),
             # Set when this target was replayed on a random sample of the window's decisions.
             "sample": {"decisions": sums[name][0].n, "population": sample.population}
@@ -162,18 +191,24 @@ def slate_verdicts(ctx: ReportContext, rows: list[dict[str, Any]]) -> list[dict[
         diff = row["vs_live"]
         span = f"{level}% interval [{_num(diff['low'])}, {_num(diff['high'])}]"
         ess, slots = row["diagnostics"]["effective_sample_size"], row["diagnostics"]["rows"]
-        thin = ess < MIN_EFFECTIVE_SAMPLE  # its interval cannot vouch for itself (context.py)
+        concern = row["diagnostics"].get("design_concern")  # weights the sample may not have met
+        heavy = concern is not None
+        thin = heavy or ess < MIN_EFFECTIVE_SAMPLE  # its interval cannot vouch for itself
+        # tested comparisons carry their p-value: the report controls the false-discovery rate across them
+        p_value = None if tiny or thin else diff["p_value"]
         if tiny or thin or covers_zero(diff["low"], diff["high"]):
             text = (f"Not enough data to tell whether {row['policy']} would do better or worse than the live policy "
                     f"(difference {_num(diff['difference'])} per slate, {span}"
-                    + (f"; it rests on an effective sample size of {ess:.1f}, below {MIN_EFFECTIVE_SAMPLE:.0f}" if thin else "")
+                    + (f"; {concern} decisions" if heavy else
+                       f"; it rests on an effective sample size of {ess:.1f}, below {MIN_EFFECTIVE_SAMPLE:.0f}" if thin
+                       else "")
                     + ").")
-            found.append(verdict("not_enough_data", text + _sampled(row), policy=row["policy"]))
+            found.append(verdict("not_enough_data", text + _sampled(row), policy=row["policy"], p_value=p_value))
         else:
             direction = "more" if diff["difference"] > 0 else "less"
             text = (f"{row['policy']} would earn {abs(diff['difference']):.3f} {direction} reward per slate than the live "
                     f"policy ({span}, p = {diff['p_value']:.2g}).")
-            found.append(verdict("finding", text + _sampled(row), policy=row["policy"]))
+            found.append(verdict("finding", text + _sampled(row), policy=row["policy"], p_value=p_value))
         if slots and ess < max(30.0, 0.1 * slots):
             found.append(verdict("warning", f"Estimates for {row['policy']} rest on few decisions: effective sample "
                                  f"size {ess:.0f} of {slots} served slots.", policy=row["policy"]))
@@ -194,14 +229,15 @@ def _num(value: float | None) -> str:
 
 def slates_section(ctx: ReportContext) -> dict[str, Any]:
     popularity, source = popularity_table(ctx.store, ctx.since_ms)
-    base = {"estimator": "CascadeIPS", "alpha": ctx.alpha, "model_version": ctx.sources.slate_models.version_id,
-            "popularity": source}
+    model, version = ctx.sources.slate_models.as_of(ctx.since_ms)
+    # learned and cap_free_greedy: the model live when the window began, never one trained on it
+    base = {"estimator": "CascadeIPS", "alpha": ctx.alpha, "model_version": version, "popularity": source}
     joined = ctx.store.count_decisions(evaluation_query("slate", ctx.since_ms, ctx.until_ms))
     if joined == 0:
         note = "no joined slate decisions in the window"
         return {"status": "no_data", "note": note, **base, "policies": [],
                 "verdicts": [verdict("not_enough_data", f"Not enough data to tell: {note}.")]}
-    targets = report_targets(ctx, popularity)
+    targets = report_targets(ctx, popularity, model)
     sample = ReplaySample.for_window(joined, ctx.config, ctx.since_ms, ctx.until_ms)
     rows = evaluate(ctx, targets, sample)
     replay = {**sample.as_dict(), "targets": sampled_targets(targets)}

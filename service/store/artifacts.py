@@ -47,6 +47,13 @@ class ArtifactOps:
         return self.models.find_one({"kind": kind}, sort=[("version", -1)])
 
     @_mapped
+    def model_meta_before(self, kind: str, t_ms: int) -> dict[str, Any] | None:
+        """The newest version of ``kind`` published (event time) at or before ``t_ms``: the
+        model that was live at ``t_ms``, give or take a worker's refresh interval. It learned
+        only decisions whose reward window had closed when it was published."""
+        return self.models.find_one({"kind": kind, "published_at": {"$lte": int(t_ms)}}, sort=[("version", -1)])
+
+    @_mapped
     def list_models(self, limit: int = 100) -> list[dict[str, Any]]:
         """Index documents of published versions, newest first (without the GridFS file id)."""
         return list(self.models.find({}, {"file_id": 0}).sort([("version", -1), ("kind", 1)]).limit(limit))
@@ -116,6 +123,14 @@ class ArtifactOps:
     @_mapped
     def existing_reports(self, report_ids: list[str]) -> set[str]:
         return {doc["_id"] for doc in self.reports.find({"_id": {"$in": report_ids}}, {"_id": 1})}
+
+    @_mapped
+    def nightly_evidence(self, after_ms: int, until_ms: int) -> list[dict[str, Any]]:
+        """The stored evidence of the nightly reports whose windows end in ``(after_ms,
+        until_ms]``, oldest first: ``_id``, ``window`` and ``evidence`` only (the report
+        pools them instead of reading old decisions again)."""
+        query = {"kind": "nightly", "until": {"$gt": int(after_ms), "$lte": int(until_ms)}}
+        return list(self.reports.find(query, {"window": 1, "evidence": 1, "until": 1}).sort("until", 1))
 
     @_mapped
     def list_reports(self, limit: int, kind: str | None = None, full: bool = False) -> list[dict[str, Any]]:

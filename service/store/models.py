@@ -49,6 +49,20 @@ class ModelRegistry(Generic[M]):
         with self._lock:
             return self._model, f"{self.kind}-v{self._version}"
 
+    def as_of(self, t_ms: int) -> tuple[M, str]:
+        """The model that was live at event time ``t_ms`` — the newest published by then —
+        and its version id (version 0, untrained, if none was). An off-policy target built
+        from it was trained only on decisions before ``t_ms``: judged on a window that
+        starts there, it is out of sample."""
+        meta = self.store.model_meta_before(self.kind, t_ms)
+        if meta is None:
+            return self._new(), f"{self.kind}-v0"
+        version = int(meta["version"])
+        with self._lock:
+            if version == self._version:
+                return self._model, f"{self.kind}-v{version}"
+        return self._load(self.store.load_model(meta["file_id"])), f"{self.kind}-v{version}"
+
     def refresh(self) -> bool:
         """Load the newest published version if it is newer than ours."""
         meta = self.store.latest_model_meta(self.kind)

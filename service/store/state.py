@@ -145,6 +145,12 @@ class SlateHistoryStore:
         return list(self.feedback.find(query).sort("t", 1))
 
     @_mapped
+    def whole(self, event_ids: list[str]) -> list[dict[str, Any]]:
+        """Whole slate decisions by id (context, slots, candidates with features and
+        satiation): what a policy needs to be replayed on them."""
+        return self.item_log.expand(list(self.decisions.find({"_id": {"$in": list(event_ids)}})))
+
+    @_mapped
     def served_slots(self, users: Iterable[str], since_ms: int, until_ms: int) -> list[dict[str, Any]]:
         """Slate decisions of ``users`` in the window: time, served items and their candidates."""
         query = {"kind": "slate", "user": {"$in": list(users)}, "t": {"$gte": since_ms, "$lt": until_ms}}

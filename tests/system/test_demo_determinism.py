@@ -5,6 +5,7 @@ prints what it promises (findings, truth vs estimate, the HTML report, time and 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -51,11 +52,16 @@ def test_same_seed_same_decisions_and_responses(tmp_path: Path, mongo_uri: str) 
 def test_elicit_demo_prints_findings_table_report_path_time_and_memory(tmp_path: Path, mongo_uri: str) -> None:
     runner = CliRunner(env={"ELICIT_MONGO_URI": mongo_uri})
     result = runner.invoke(main, ["demo", "--users", "40", "--days", "2", "--seed", "3", "--sessions-per-day", "2",
-                                  "--threads", "2", "--data-dir", str(tmp_path / "demo")])
+                                  "--threads", "2", "--data-dir", str(tmp_path / "demo"), "--json", str(tmp_path / "d.json")])
     assert result.exit_code == 0, result.output
     out = result.output
-    assert "/reports/latest" in out and "Key findings (report nightly-2026-01-03)" in out
+    assert "/reports/latest" in out and "Answers (report nightly-2026-01-03" in out
     assert "Truth vs estimate" in out and "visibility effect: answer rate, public - private" in out
+    assert "matplotlib" not in out and "INFO" not in out  # no library log noise
+    written = json.loads((tmp_path / "d.json").read_text())
+    assert written["answers"]["lines"] and {row["name"] for row in written["rows"]} >= {
+        "visibility effect: answer rate, public - private", "value: learned prompt policy (each morning's model)"}
+    assert all(set(row) >= {"name", "truth", "estimate", "low", "high", "ess", "verdict"} for row in written["rows"])
     html = tmp_path / "demo" / "report-latest.html"
     assert f"HTML report: {html.resolve()}" in out and html.stat().st_size > 1000
     assert "wall time" in out and "peak memory demo process" in out

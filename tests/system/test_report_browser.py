@@ -16,12 +16,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from matplotlib import image as mpimg
 from werkzeug.serving import make_server
 
 from service.reports import build_report
 from tests.helpers import ROOT
+from tests.service.reports.prompt_logs import DAY_MS, START_MS, prompt_log
 from tests.service.reports.test_content import make_log
 
 ARTIFACTS = ROOT / "artifacts"
@@ -76,23 +78,33 @@ def run_chromium(chromium: str, tmp_path: Path, *args: str) -> subprocess.Comple
 def test_report_page_renders_in_headless_chromium_with_every_figure(
     chromium: str, served: str, client: Any, runtime: Any, clock: Any, tmp_path: Path
 ) -> None:
-    start = clock.now_ms()
-    make_log(client, runtime, clock, 60)
-    report = build_report(runtime.report_sources, start, clock.now_ms(), kind="nightly", report_id="nightly-2026-01-02")
-    assert runtime.store.insert_report(report)
-    url = f"{served}/reports/nightly-2026-01-02"
+    make_log(client, runtime, clock, 60)  # slates of the first day
+    rng = np.random.default_rng(5)
+    for day in range(2):  # two nights of prompts, where public prompts are answered less
+        prompt_log(runtime.store, START_MS + day * DAY_MS, 600, rng,
+                   lambda fmt, visibility: 0.2 if visibility == "public" else 0.45, prefix=f"p{day}-")
+        report = build_report(runtime.report_sources, START_MS + day * DAY_MS, START_MS + (day + 1) * DAY_MS,
+                              kind="nightly", report_id=f"nightly-2026-01-0{day + 2}")
+        assert runtime.store.insert_report(report)
+    url = f"{served}/reports/nightly-2026-01-03"
 
     dom = run_chromium(chromium, tmp_path, "--dump-dom", url)
     assert dom.returncode == 0, dom.stderr[-2000:]
+    # The page starts with the Answers: the headline, one sentence per question, before any section.
+    assert dom.stdout.index('id="answers"') < dom.stdout.index('id="verdicts"') < dom.stdout.index('id="figures"')
+    answers = re.findall(r'<li class="answer"><span class="level level-(\w+)">', dom.stdout)
+    assert answers and answers[0] == "finding" and "Public prompts are answered" in dom.stdout
     figures = re.findall(r'<img class="report-figure" alt="([^"]*)" src="data:image/png;base64,([A-Za-z0-9+/=]+)"', dom.stdout)
     assert [alt.split(" (")[0] for alt, _ in figures] == [
+        "The main questions night by night: each night, and everything since the start",
         "Slate policies: estimates with intervals",
         "Answer rate by visibility and format, by day",
         "Berserk index by day",
     ]
     assert all(len(data) > 2000 for _, data in figures)  # real PNGs, not empty sources
-    assert "(no data yet)" not in figures[0][0] and "(no data yet)" in figures[1][0]
-    assert "Not enough data to tell" in dom.stdout and "no prompt decisions in the window" in dom.stdout
+    assert "(no data yet)" not in figures[0][0]  # the nights in sequence are drawn: two nights pooled
+    assert "(no data yet)" in figures[1][0]  # the second night has no slates
+    assert "Not enough data to tell" in dom.stdout
     assert "<script" not in dom.stdout  # readable without JavaScript
 
     ARTIFACTS.mkdir(exist_ok=True)

@@ -186,7 +186,7 @@ def _prompt_doc(event_id: str, t: int, share: float, response: str | None) -> di
 
 
 def test_streamed_comparison_equals_compare_across_chunks() -> None:
-    from service.evaluate.policy_values import StreamingComparison
+    from bandit.ope.paired import StreamingComparison
 
     rng = np.random.default_rng(0)
     n = 500
@@ -225,7 +225,10 @@ def test_no_finding_rests_on_a_handful_of_heavily_weighted_prompts(runtime: Any)
     assert vis["decisions"] == 150 and vis["high"] < -0.3  # the interval alone would claim a large effect
     assert vis["diagnostics"]["always_public"]["effective_sample_size"] == pytest.approx(5.0)
     (said,) = [v for v in vis["verdicts"] if "segment" not in v]
-    assert said["level"] == "not_enough_data" and "effective sample size of 5.0 of 150" in said["text"], said
+    # The design says so before the sample does: public is asked with π(public | graded) = 0.04 / 0.92,
+    # so E[w²] = 23 per prompt and the propensities promise an effective sample of 150 / 23 = 6.5.
+    assert said["level"] == "not_enough_data" and "heavy-tailed weights" in said["text"], said
+    assert "effective sample size of only 6.5 of 150" in said["text"] and said["p_value"] is None
     strategies = report["sections"]["prompt_strategies"]["verdicts"]
     about = [v for v in strategies if v.get("policy") == "always:graded/public"]
     assert about and all(v["level"] != "finding" for v in about), about

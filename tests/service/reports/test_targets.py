@@ -27,12 +27,12 @@ BAD = [{**c, "creator": f"nobody{i}", "category": f"b{i}"} for i, c in enumerate
 N = 160
 
 
-def write_log(client: Any, runtime: Any, clock: Any, n: int, seed: int) -> None:
+def write_log(client: Any, runtime: Any, clock: Any, n: int, seed: int, liked: str = "good") -> None:
     rng = np.random.default_rng(seed)
     for i in range(n):
         pool = [(GOOD + BAD)[j] for j in rng.permutation(12)]
         body = client.post("/v1/slates", json={"user_id": f"u{i}", "candidates": pool, "slots": 2}).get_json()
-        outcomes = [{"item_id": s["item_id"], "type": "consume" if s["item_id"].startswith("good") else "skip"} for s in body["slate"]]
+        outcomes = [{"item_id": s["item_id"], "type": "consume" if s["item_id"].startswith(liked) else "skip"} for s in body["slate"]]
         client.post(f"/v1/slates/{body['event_id']}/outcomes", json={"outcomes": outcomes})
         clock.advance(1)
     clock.advance(601)
@@ -81,3 +81,37 @@ def test_berserk_index_interval_over_per_like_changes() -> None:
     # mean 0.2, sd 0.1826, se 0.0913, t(0.975, 3) = 3.182: 0.2 ± 0.2905
     assert (low, high) == pytest.approx((0.2 - 0.29052, 0.2 + 0.29052), abs=1e-4)
     assert index.interval("double_up") == (None, None) and index.interval("overall") == (low, high)
+
+
+def test_learned_targets_are_the_model_live_when_the_window_began(runner: Any, client: Any, runtime: Any,
+                                                                   clock: Any) -> None:
+    """Never a model trained on the window's own decisions: the report's and `elicit ope
+    --since`'s learned target is the newest model published by the window's start."""
+    write_log(client, runtime, clock, 60, seed=3)  # publishes slate-v1 before the window
+    start = clock.now_ms()
+    before = runtime.store.model_meta_before("slate", start)
+    write_log(client, runtime, clock, 120, seed=4, liked="bad")  # publishes slate-v2, which learned otherwise
+    until = clock.now_ms()
+    runtime.slate_models.refresh()
+    assert before["version"] == 1 and before["published_at"] <= start and runtime.slate_models.version == 2
+
+    report = build_report(runtime.report_sources, start, until, kind="nightly", report_id="night")
+    assert report["sections"]["slates"]["model_version"] == "slate-v1"
+    assert report["sections"]["over_reaction"]["naive_recommender"]["model_version"] == "slate-v1"
+    # `elicit ope --policy learned --since start` values the same model. During the window v1
+    # served, so v1 as the target *is* the logging policy: every weight is exactly 1. v2 learned
+    # from the window and weighs the same decisions differently.
+    query = evaluation_query("slate", start, until)
+    v1, _ = runtime.slate_models.as_of(start)
+    v2, _ = runtime.slate_models.current()
+    from policies.slates import LearnedSlatePolicy
+
+    def max_weight(model: Any) -> float:
+        rows = evaluate_slates(lambda: runtime.store.iter_decisions(query), {"learned": LearnedSlatePolicy(model)})
+        return rows[0].diagnostics.max_weight
+
+    result = runner.invoke(main, ["ope", "--policy", "learned", "--since", str(start), "--until", str(until), "--json"])
+    assert result.exit_code == 0, result.output
+    cli = json.loads(result.output)[0]
+    assert cli["max_weight"] == pytest.approx(1.0, abs=1e-6) == max_weight(v1)
+    assert max_weight(v2) != pytest.approx(1.0, abs=1e-6)
