@@ -188,7 +188,8 @@ def berserk_verdicts(ctx: ReportContext, rows: list[Mapping[str, Any]], counted:
                                  f"{likes} likes, {span(ctx, row['low'], row['high'])}.", **about))
         else:
             direction = "more" if row["index"] > 0 else "fewer"
-            found.append(verdict("finding", f"After a {row['feedback']}, slates on {row['day']} held "
+            article = "an" if row["feedback"] == "up" else "a"
+            found.append(verdict("finding", f"After {article} {row['feedback']}, slates on {row['day']} held "
                                  f"{100 * abs(row['index']):.1f} percentage points {direction} slots from the liked "
                                  f"category or creator than before ({span(ctx, row['low'], row['high'])}).", **about))
     return found
