@@ -91,20 +91,21 @@ def _signed(q: Question, value: float) -> str:
     return f"{value * q.scale:+.1f}{q.unit}" if q.scale != 1.0 else f"{value:+.3f}{q.unit}"
 
 
-def _when(figure: Mapping[str, Any], resolution: float, alpha: float) -> tuple[float | None, str]:
-    """Days until the sequence is expected to be within ±resolution, and the words."""
+def _when(q: Question, figure: Mapping[str, Any], resolution: float, alpha: float) -> tuple[float | None, str]:
+    """Days until the sequence is expected to be within ±resolution, and the clause saying so."""
     sd, n, rate = figure.get("sd"), int(figure.get("n") or 0), float(figure.get("units_per_day") or 0.0)
+    within = f"within ±{_amount(q, resolution)}"
     if sd is None:
-        return None, "not enough data to say when"
+        return None, "too little data to say when it will be known"
     needed = ConfidenceSequence(alpha, TIGHTEST_AT).units_for(sd, resolution)
     if needed <= n:
-        return 0.0, "within the resolution already"
+        return 0.0, f"it is {within} already"
     if rate <= 0:
-        return None, "never at the current traffic (none in the last week)"
+        return None, f"with no traffic in the last week it will never be {within}"
     days = (needed - n) / rate
     if days > HORIZON_DAYS:
-        return None, "not within ten years at the current traffic and exploration floor"
-    return days, f"about {days:.0f} more days at last week's traffic"
+        return None, f"at the current traffic and exploration floor it will not be {within} within ten years"
+    return days, f"it will be {within} in about {days:.0f} more days at last week's traffic"
 
 
 def answer(q: Question, figure: Mapping[str, Any], found: bool, resolution: float, alpha: float) -> dict[str, Any]:
@@ -112,7 +113,7 @@ def answer(q: Question, figure: Mapping[str, Any], found: bool, resolution: floa
     level = int(round(100 * (1 - alpha)))
     basis = (f"since {str(figure.get('since'))[:10]}, {figure.get('nights')} night(s), {int(figure.get('n') or 0):,} "
              f"{q.units}")
-    days, when = _when(figure, resolution, alpha)
+    days, when = _when(q, figure, resolution, alpha)
     design = figure.get("design_ess")
     out = {"question": q.key, "section": q.section, "label": q.label, "estimate": estimate, "low": low, "high": high,
            "p_value": figure.get("p_value"), "since": figure.get("since"), "nights": figure.get("nights"),
@@ -136,8 +137,10 @@ def answer(q: Question, figure: Mapping[str, Any], found: bool, resolution: floa
     if low > -resolution:
         return {**out, "verdict": "bound", "text": f"{q.label}: no decrease beyond {_signed(q, low)}; it may be as high "
                 f"as {_signed(q, high)} ({span}; {basis})."}
-    return {**out, "verdict": "not_enough_data",
-            "text": f"{q.label}: not enough data yet — {_signed(q, estimate)}, {span}; {when} ({basis})."}
+    half = (high - low) / 2
+    return {**out, "verdict": "not_enough_data", "half_width": half,
+            "text": f"{q.label}: not enough data yet — {_signed(q, estimate)} ± {_amount(q, half)}, {span}; "
+                    f"{when} ({basis})."}
 
 
 def headline(figures: Mapping[str, Mapping[str, Any]], resolution: float, alpha: float) -> dict[str, Any]:
