@@ -135,6 +135,7 @@ def test_slate_intervals_at_the_defaults_cover_the_truth_or_are_withheld() -> No
             held.setdefault(f"{name} − live", []).append(
                 diff["low"] <= truth[name] - truth["logged"] <= diff["high"] or out)
             used[name] = used.get(name, 0) + (not out)
+    print(f"of {LOGS} slate logs, covered or withheld: {({k: sum(v) for k, v in held.items()})}; valued: {used}")
     # Each printed 95 % interval — a target's value, its difference from the live policy —
     # covers the exact truth or is withheld in at least 90 % of the logs.
     assert all(sum(ok) >= 0.9 * LOGS for ok in held.values()), {k: sum(v) for k, v in held.items()}
@@ -183,4 +184,5 @@ def test_prompt_intervals_at_the_defaults_cover_the_truth_or_are_withheld() -> N
             rows = prompt_rows(docs, AlwaysAsk(action), ("answered",))["answered"]
             interval = StreamingEstimate(SNIPS()).update(rows).interval(0.05)
             held.setdefault(action, []).append(interval.low <= rate[action] <= interval.high)
+    print(f"of {PROMPT_LOGS} prompt logs, covered: {({k: sum(v) for k, v in held.items()})}")
     assert all(sum(ok) >= 0.9 * PROMPT_LOGS for ok in held.values()), {k: sum(v) for k, v in held.items()}
