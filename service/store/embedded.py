@@ -27,6 +27,41 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs: a zombie (killed, not yet reaped) answers signal 0 but runs nothing."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no procfs: trust the signal
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def remove_stale_pid_file(pid_file: Path) -> bool:
+    """Drop a pid file whose process is gone, so a store killed with ``kill -9`` can restart.
+
+    nx-27017 refuses to start while its pid file names a process that answers signal 0,
+    and a ``kill -9`` leaves the file behind (and, in a container whose init does not
+    reap, a zombie under that pid). A live owner keeps its file: two servers on one data
+    directory must still be refused.
+    """
+    try:
+        pid = int(pid_file.read_text().strip())
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError):
+        pid = None
+    if pid is not None and _alive(pid):
+        return False
+    pid_file.unlink(missing_ok=True)
+    return True
+
+
 def _server_command() -> list[str]:
     beside_python = Path(sys.executable).with_name("nx-27017")
     if beside_python.exists():
@@ -62,11 +97,16 @@ class EmbeddedMongo:
             "--host", self.host,
             "--port", str(self.port),
             "--log-file", str(self.data_dir / f"nx-{self.port}.log"),
-            "--pid-file", str(self.data_dir / f"nx-{self.port}.pid"),
+            "--pid-file", str(self.pid_file),
         ]
+
+    @property
+    def pid_file(self) -> Path:
+        return self.data_dir / f"nx-{self.port}.pid"
 
     def start(self, timeout_s: float = 20.0) -> EmbeddedMongo:
         (self.data_dir / "store").mkdir(parents=True, exist_ok=True)
+        remove_stale_pid_file(self.pid_file)
         self._process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
