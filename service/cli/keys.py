@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from service.cli.params import BURST, RATE
 from service.core.config import load_config
 
 
@@ -43,8 +44,8 @@ def _key_store() -> tuple[Any, Callable[[], None]]:
 @keys.command("create")
 @click.option("--scope", type=click.Choice(["decide", "read", "admin"]), required=True)
 @click.option("--name", default=None, help="What the key is for (shown by `keys list`).")
-@click.option("--rate", type=float, default=None, help="Requests per second per worker (0: unlimited; default: RATE_LIMIT_PER_S).")
-@click.option("--burst", type=int, default=None, help="Bucket size (default: RATE_LIMIT_BURST).")
+@click.option("--rate", type=RATE, default=None, help="Requests per second per worker (0: unlimited; default: RATE_LIMIT_PER_S).")
+@click.option("--burst", type=BURST, default=None, help="Bucket size (default: RATE_LIMIT_BURST).")
 def keys_create(scope: str, name: str | None, rate: float | None, burst: int | None) -> None:
     """Create a key; it is printed once, alone on the last line, and stored only as its hash."""
     store, close = _key_store()

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from service.cli.offline import offline_runtime, parse_time
+from service.cli.params import Finite
 
 
 @click.command()
@@ -20,7 +21,7 @@ from service.cli.offline import offline_runtime, parse_time
 @click.option("--metric", type=click.Choice(["reward", "answered", "annoyed"]), default="reward", show_default=True,
               help="Prompts only: value, answer rate or annoyance rate.")
 @click.option("--from-jsonl", "from_jsonl", type=click.File("r"), default=None, help="Evaluate an exported JSONL log instead.")
-@click.option("--alpha", type=float, default=0.05, show_default=True)
+@click.option("--alpha", type=Finite(0, 1, low_open=True, high_open=True), default=0.05, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def ope(kind: str, since: str | None, until: str | None, policies: tuple[str, ...], metric: str, from_jsonl: Any,
         alpha: float, as_json: bool) -> None:

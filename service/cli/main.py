@@ -7,26 +7,36 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import click
 
+from bandit.errors import ElicitError
 from service.cli.keys import keys
 from service.cli.log_commands import berserk, export, ope, report
 from service.cli.offline import offline_runtime
+from service.cli.params import PORT, Finite
 from service.core.config import load_config
 
-if TYPE_CHECKING:
-    pass
+
+class Commands(click.Group):
+    """An error elicit raises on purpose (store unreachable, bad input, ...) ends a command
+    with its message and exit status 1, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ElicitError as exc:
+            raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """elicit: slates and feedback prompts with exact propensities, evaluated off-policy."""
 
 
 @main.command()
-@click.option("--port", type=int, default=27017, show_default=True)
+@click.option("--port", type=PORT, default=27017, show_default=True)
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Default: $ELICIT_DATA_DIR or ./.elicit")
 @click.option("--host", default="127.0.0.1", show_default=True)
 def store(port: int, data_dir: str | None, host: str) -> None:
@@ -48,7 +58,7 @@ def store(port: int, data_dir: str | None, host: str) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--port", type=PORT, default=8000, show_default=True)
 @click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
               help="gunicorn worker processes; 0: one process, Werkzeug's threaded server (the demo's).")
 @click.option("--threads", type=click.IntRange(min=1), default=4, show_default=True, help="Threads per gunicorn worker.")
@@ -114,13 +124,13 @@ def learner() -> None:
 
 
 @main.command()
-@click.option("--users", type=int, default=1000, show_default=True)
-@click.option("--days", type=int, default=7, show_default=True)
+@click.option("--users", type=click.IntRange(1, 1_000_000), default=1000, show_default=True)
+@click.option("--days", type=click.IntRange(1, 366), default=7, show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed of the population and of the service's sampling.")
-@click.option("--sessions-per-day", type=float, default=None,
+@click.option("--sessions-per-day", type=Finite(0, 100, low_open=True), default=None,
               help="Sessions per user per simulated day, may be fractional  [default: service.cli.demo.SESSIONS_PER_DAY]")
-@click.option("--candidates", type=int, default=None, help="Candidates per slate  [default: service.cli.demo.CANDIDATES]")
-@click.option("--threads", type=int, default=None, help="Client threads  [default: service.cli.demo.THREADS; 1 replays exactly]")
+@click.option("--candidates", type=click.IntRange(2, 500), default=None, help="Candidates per slate  [default: service.cli.demo.CANDIDATES]")
+@click.option("--threads", type=click.IntRange(1, 64), default=None, help="Client threads  [default: service.cli.demo.THREADS; 1 replays exactly]")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=".elicit/demo", show_default=True,
               help="Where the report page is written.")
 @click.option("--store-dir", type=click.Path(file_okay=False), default=None,

@@ -18,7 +18,9 @@ def parse_time(text: str | None, default_ms: int) -> int:
     """ISO date or datetime (UTC unless it says otherwise), or epoch milliseconds."""
     if text is None:
         return default_ms
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
+        if len(text) > 15:  # past the year 33658: a typo, and more than BSON's dates hold
+            raise click.BadParameter(f"{text} is too large for epoch milliseconds")
         return int(text)
     try:
         moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
