@@ -111,12 +111,11 @@ def drive(
     return Load(clients, len(bodies), seconds, latencies)
 
 
-def create_key(env: dict[str, str], scope: str = "decide") -> str:
+def create_key(env: dict[str, str], scope: str = "decide", *options: str) -> str:
     """An API key made the way an operator makes one (``elicit keys create``), for the clients:
-    unlimited (``--rate 0``), as for a trusted high-volume caller; the default per-key rate
-    limit would answer the benchmark's bursts with 429s."""
+    with the defaults (no rate limit) unless ``options`` say otherwise (``--rate 20``)."""
     created = subprocess.run([sys.executable, "-m", "service.cli.main", "keys", "create", "--scope", scope, "--name", "bench",
-                              "--rate", "0"],
+                              *options],
                              cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     return created.stdout.strip().splitlines()[-1]  # printed alone on the last line
 

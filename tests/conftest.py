@@ -96,7 +96,7 @@ def make_app(mongo_uri: str, clock: ManualClock, db_name: str, tmp_path: Any) ->
     dropped = False
     for app in reversed(built):
         runtime = app.extensions["elicit"]
-        if not dropped:
+        if not dropped and not runtime.closed:
             try:
                 runtime.store.drop_database()
                 dropped = True

@@ -82,14 +82,18 @@ DEFAULTS: dict[str, Any] = {
     "MODE": "development",  # "production": refuse to start without SECRET, or with AUTH off
     "AUTH": "on",  # "off": loopback clients need no key (development only)
     "AUTH_CACHE_S": 10.0,  # wall seconds a worker trusts a verified key (revocation delay)
-    "RATE_LIMIT_PER_S": 100.0,  # requests per second per key and worker (0: unlimited); keys may override
-    "RATE_LIMIT_BURST": 200,  # bucket size per key and worker
+    # Requests per second per key and worker; 0: unlimited, the default — one backend key
+    # normally carries a product's whole traffic, and no limit must throttle it. Limit the keys
+    # that need one: `elicit keys create --rate 50 --burst 100`.
+    "RATE_LIMIT_PER_S": 0.0,
+    "RATE_LIMIT_BURST": 200,  # bucket size per key and worker, where a rate applies
     "MAX_PATH_PARAM": 256,  # characters of an id in a URL path
     "WRITE_CONCERN": "majority",  # w of decision/outcome writes ("majority", or a number)
     "WRITE_JOURNAL": True,  # j: acknowledged only once in the journal
     "SPOOL_DIR": None,  # None: DATA_DIR/spool/DB; local append-only log while MongoDB is down
     "SPOOL_MAX_BYTES": 64 << 20,  # past this the spool refuses (503 spool_full)
     "SPOOL_RETRY_S": 0.5,  # wall seconds between the shipper's attempts while spooling
+    "STATE_WRITE_LINGER_S": 0.0,  # wall seconds a batch of satiation updates waits for more users
     "SHUTDOWN_FLUSH_S": 10.0,  # graceful shutdown ships the spool for at most this long
     "LOG_FORMAT": "json",  # "json" (one object per line) or "text"
 }

@@ -21,6 +21,7 @@ from bandit.features import validate as validate_features
 from bandit.slates import features_json
 from policies.rewards import ANSWER_VALUES, OUTCOME_TYPES, PROMPT_RESPONSES
 from service.core.jsontext import may_exceed_orjson
+from service.decide.text import check_text, may_hold
 
 Id = Annotated[str, Field(min_length=1, max_length=256)]
 Features = dict[str, Any]
@@ -128,19 +129,27 @@ def parse_json(raw: bytes) -> Any:
         # any body it accepts; whatever it refuses — bad JSON, NaN, other encodings, lone
         # surrogates — goes the standard library's way below, for the same answer and message.
         try:
-            return orjson.loads(raw)
+            parsed = orjson.loads(raw)
         except orjson.JSONDecodeError:
             pass
+        else:
+            if may_hold(raw):  # keys and strings the store and VW can hold (service/decide/text.py)
+                check_text(parsed)
+            return parsed
     try:
         if _MAY_OVERFLOW.search(raw) is None:
-            return json.loads(raw, parse_constant=_reject_constant)
-        return json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
+            parsed = json.loads(raw, parse_constant=_reject_constant)
+        else:
+            parsed = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
     except MalformedRequest:
         raise
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedRequest(f"body is not valid JSON: {exc}", field="body") from exc
     except RecursionError as exc:  # thousands of nested brackets: bad input, not a server error
         raise MalformedRequest("body is nested too deeply", field="body") from exc
+    if may_hold(raw):
+        check_text(parsed)
+    return parsed
 
 
 def field_path(loc: tuple[Any, ...]) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 from bandit.slates import Candidate
 from policies.guards import SlateRules, UserView
 from service.decide.state_writer import StateWriter
+from service.store.privacy import TOMBSTONE
 from service.store.state import CatalogueStore, UserStateStore, field_key, unfield_key
 
 HOUR_MS = 3_600_000
@@ -141,6 +142,8 @@ class SlateUserState:
         }
 
     def record_served(self, user: str, now_ms: int, served: Sequence[Candidate], state: Mapping[str, Any]) -> None:
+        if user == TOMBSTONE:  # a forgotten user's decision: nobody's state to keep
+            return
         fields = {
             **self._bumped(state, "exp_cat", [c.category for c in served if c.category is not None], now_ms),
             **self._bumped(state, "exp_creator", [c.creator for c in served if c.creator is not None], now_ms),
@@ -149,12 +152,14 @@ class SlateUserState:
         if self.writer is None:
             self.users.set_fields(user, fields)
         else:
-            self.writer.put(user, fields)
+            self.writer.put(user, fields, at=now_ms)
 
     def record_outcomes(
         self, user: str, now_ms: int, decision: Mapping[str, Any], outcomes: Iterable[Mapping[str, Any]]
     ) -> None:
         """Consumption and durable purchases from a slate's outcomes."""
+        if user == TOMBSTONE:
+            return
         outcomes = list(outcomes)
         items = {c["id"]: c for c in decision["candidates"]}
         consumed = [items[o["item_id"]] for o in outcomes if o["type"] in CONSUMING and o["item_id"] in items]

@@ -12,10 +12,20 @@ slate from the same worker counts the last one. Another worker may miss it until
 read-modify-write, service/decide/slate_state.py). Pending writes are bounded: past
 ``max_pending`` users a writer waits for the flush, so a slow store slows requests down
 rather than growing memory. :meth:`close` flushes (graceful shutdown, service/runtime/process.py).
+``linger_s`` (``STATE_WRITE_LINGER_S``) holds a batch open that long before writing it, to
+gather more users per round trip under load; 0, the default, writes as soon as the thread wakes.
+
+A user forgotten (``DELETE /v1/users/<id>``, possibly through another worker) while this
+one still holds their writes must stay forgotten: each write carries the event time it
+stems from, and the tombstones are read before a batch is written and again after it
+(``forgotten``, one query each): a write from before its user's tombstone is dropped, and
+one that landed while the user was being forgotten is erased again (``erase``). Forgetting
+writes its tombstone before it deletes, so one of the two always sees the other.
 
     >>> written = []
-    >>> writer = StateWriter(lambda batch: written.append(dict(batch)))
-    >>> writer.put("u1", {"exp_cat.a": [1.0, 5]})
+    >>> writer = StateWriter(lambda batch: written.append(dict(batch)), forgotten=lambda users: {"u2": 10})
+    >>> writer.put("u1", {"exp_cat.a": [1.0, 5]}, at=5)
+    >>> writer.put("u2", {"exp_cat.a": [1.0, 5]}, at=5)  # forgotten at 10: dropped
     >>> writer.flush(5.0), written
     (True, [{'u1': {'exp_cat.a': [1.0, 5]}}])
     >>> writer.close(1.0)
@@ -26,7 +36,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 log = logging.getLogger("elicit")
@@ -40,31 +50,41 @@ class StateWriter:
         write: Callable[[Batch], None],
         on_error: Callable[[Exception], None] | None = None,
         max_pending: int = 10_000,
+        linger_s: float = 0.0,
+        forgotten: Callable[[Collection[str]], Mapping[str, int]] | None = None,
+        erase: Callable[[Collection[str]], None] | None = None,
     ) -> None:
         self._write = write
         self._on_error = on_error
+        self._forgotten = forgotten  # user → when it was forgotten (service/store/privacy.py)
+        self._erase = erase  # delete these users' state again
         self.max_pending = max_pending
+        self.linger_s = linger_s
         self._pending: Batch = {}
         self._inflight: Batch = {}
+        self._at: dict[str, int] = {}  # user → the newest event time behind its pending fields
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._pid = -1
         self._closed = False
+        self._flushing = 0
 
-    def put(self, user: str, fields: Mapping[str, Any]) -> None:
-        """Queue ``$set`` of ``fields`` on ``user``'s state; later values of a path win."""
+    def put(self, user: str, fields: Mapping[str, Any], at: int) -> None:
+        """Queue ``$set`` of ``fields`` on ``user``'s state; later values of a path win.
+        ``at``: the event time the fields stem from (a decision's, an outcome's)."""
         if not fields:
             return
         with self._cond:
             closed = self._closed
         if closed:  # shutting down: a request still in flight writes its own
-            self._write_quietly({user: dict(fields)})
+            self._write_quietly({user: dict(fields)}, {user: at})
             return
         with self._cond:
             while len(self._pending) >= self.max_pending and user not in self._pending:
                 self._ensure_thread()
                 self._cond.wait(0.1)
             self._pending.setdefault(user, {}).update(fields)
+            self._at[user] = max(self._at.get(user, at), at)
             self._ensure_thread()
             self._cond.notify_all()
 
@@ -82,7 +102,12 @@ class StateWriter:
         with self._cond:
             if self._pending or self._inflight:
                 self._ensure_thread()
-            return self._cond.wait_for(lambda: not self._pending and not self._inflight, timeout)
+            self._flushing += 1  # ends a linger: someone waits for this batch
+            self._cond.notify_all()
+            try:
+                return self._cond.wait_for(lambda: not self._pending and not self._inflight, timeout)
+            finally:
+                self._flushing -= 1
 
     def close(self, timeout: float) -> None:
         done = self.flush(timeout)
@@ -105,17 +130,31 @@ class StateWriter:
                 self._cond.wait_for(lambda: self._pending or self._closed)
                 if not self._pending:
                     return
+                if self.linger_s > 0 and not self._closed:  # gather more; a full queue or close ends it early
+                    self._cond.wait_for(
+                        lambda: self._closed or self._flushing > 0 or len(self._pending) >= self.max_pending, self.linger_s
+                    )
                 self._inflight, self._pending = self._pending, {}
-                batch = self._inflight
-            self._write_quietly(batch)
+                batch, times, self._at = self._inflight, self._at, {}
+            self._write_quietly(batch, times)
             with self._cond:
                 self._inflight = {}
                 self._cond.notify_all()
 
+    def _gone(self, batch: Batch, times: Mapping[str, int]) -> set[str]:
+        """Users of ``batch`` forgotten at or after the event time of their queued fields."""
+        assert self._forgotten is not None
+        gone = self._forgotten(list(batch))
+        return {user for user, at in gone.items() if at >= times.get(user, at)}
 
-    def _write_quietly(self, batch: Batch) -> None:
+    def _write_quietly(self, batch: Batch, times: Mapping[str, int]) -> None:
         try:
-            self._write(batch)
+            if self._forgotten is not None:
+                batch = {user: fields for user, fields in batch.items() if user not in self._gone(batch, times)}
+            if batch:
+                self._write(batch)
+                if self._forgotten is not None and self._erase is not None and (late := self._gone(batch, times)):
+                    self._erase(late)  # forgotten while this batch was being written
         except Exception as exc:  # a lost exposure count decays away; the decision is durable
             log.warning("satiation state of %d users not updated: %s", len(batch), exc)
             if self._on_error is not None:

@@ -17,13 +17,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, TypeVar
 
 from service.core.errors import StoreUnavailable
 from service.log import metrics
 from service.log.spool import Record, Spool
 from service.store import Store
+from service.store.privacy import TOMBSTONE
 
 log = logging.getLogger("elicit.durable")
 T = TypeVar("T")
@@ -31,10 +32,15 @@ Hook = Callable[[dict[str, Any]], None]
 
 
 class DurableLog:
-    def __init__(self, store: Store, spool: Spool, retry_s: float = 0.5) -> None:
+    def __init__(
+        self, store: Store, spool: Spool, retry_s: float = 0.5,
+        forgotten: Callable[[Collection[str]], Mapping[str, int]] | None = None,
+    ) -> None:
         self.store = store
         self.spool = spool
         self.retry_s = retry_s
+        #: user → when it was forgotten (service/store/privacy.py): checked as records ship
+        self.forgotten = forgotten
         #: side effects of a shipped record, by kind ("slate", "prompt", "outcome")
         self.hooks: dict[str, Hook] = {}
         self._down = threading.Event()
@@ -114,8 +120,19 @@ class DurableLog:
     def _ship_record(self, record: Record) -> None:
         doc, kind = record["doc"], record["k"]
         if kind == "decision":
+            gone = self.forgotten([doc["user"]]).get(doc["user"]) if self.forgotten is not None else None
+            if gone is not None and int(doc["t"]) <= gone:
+                # Made before its user was forgotten: shipped linked to no one, with no state updates.
+                doc = {**doc, "user": TOMBSTONE}
             existing = self.store.insert_decision(doc)
-            if existing is None:
+            if existing is None and gone is None and self.forgotten is not None:
+                # Forgotten while this was being shipped: forgetting rewrites what it finds, so
+                # what landed after it is rewritten here (the tombstone is written first).
+                late = self.forgotten([doc["user"]]).get(doc["user"])
+                if late is not None and int(doc["t"]) <= late:
+                    self.store.tombstone_decision(doc["_id"], TOMBSTONE)
+                    doc = {**doc, "user": TOMBSTONE}
+            if existing is None and doc["user"] != TOMBSTONE:
                 self._after(doc["kind"], doc)
             metrics.SHIPPED.labels("inserted" if existing is None else "duplicate").inc()
         elif kind == "outcome":

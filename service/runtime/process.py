@@ -60,6 +60,7 @@ class Runtime:
             raise ValueError(f"LEARNER must be in_process or external, got {config['LEARNER']!r}")
         self.clock: Clock = config.get("CLOCK") or SystemClock()
         self.embedded: EmbeddedMongo | None = None
+        self.closed = False  # set by close()
         uri = config.get("MONGO_URI")
         if not uri:
             self.embedded = EmbeddedMongo(Path(str(config["DATA_DIR"]))).start()
@@ -71,10 +72,10 @@ class Runtime:
         # Decisions and outcomes go through the durable log: store, or the spool while it is down.
         spool_dir = config.get("SPOOL_DIR") or Path(str(config["DATA_DIR"])) / "spool" / str(config["DB"])
         self.spool = Spool(Path(spool_dir), int(config["SPOOL_MAX_BYTES"]))
-        self.log = DurableLog(self.store, self.spool, float(config["SPOOL_RETRY_S"]))
+        self.privacy = PrivacyStore(self.store.db)
+        self.log = DurableLog(self.store, self.spool, float(config["SPOOL_RETRY_S"]), forgotten=self.privacy.forgotten_at)
         self.keys = KeyStore(KeyDocuments(self.store.db), float(config["AUTH_CACHE_S"]))
         self.keys.store_down = lambda: self.log.down
-        self.privacy = PrivacyStore(self.store.db)
         epsilon = float(config["EPSILON"])
         slate_args = str(config["SLATE_VW_ARGS"])
         self.slate_models: ModelRegistry[SlateModel] = ModelRegistry(
@@ -84,7 +85,9 @@ class Runtime:
         self.items = Catalogue(self.catalogue, config, self.clock)
         self.history = SlateHistoryStore(self.store.db)
         user_store = UserStateStore(self.store.db)
-        self.state_writer = StateWriter(user_store.set_fields_many, on_error=self._state_write_failed)
+        self.state_writer = StateWriter(user_store.set_fields_many, on_error=self._state_write_failed,
+                                        linger_s=float(config["STATE_WRITE_LINGER_S"]),
+                                        forgotten=self.privacy.forgotten_at, erase=self.privacy.erase_state)
         self.user_state = SlateUserState(
             user_store, self.catalogue, slate_rules(config), float(config["SATIATION_HALF_LIFE_DAYS"]), self.state_writer
         )
@@ -159,6 +162,10 @@ class Runtime:
             self.log.mark_down(exc)
 
     def close(self) -> None:
+        """Graceful shutdown: flush what is queued, ship the spool, let go of the store. Idempotent."""
+        if self.closed:
+            return
+        self.closed = True
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)
             self.scheduler = None

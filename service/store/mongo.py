@@ -102,6 +102,11 @@ class Store(LearningOps, ArtifactOps):
         return None if doc is None else self.item_log.expand([doc])[0]
 
     @_mapped
+    def tombstone_decision(self, event_id: str, tombstone: str) -> None:
+        """Link a decision to no one (service/store/privacy.py)."""
+        self.decisions.update_one({"_id": event_id}, {"$set": {"user": tombstone}})
+
+    @_mapped
     def activate(self, event_id: str, now_ms: int, window_end: int) -> bool:
         """Activate a deferred decision; False when it was active already."""
         result = self.decisions.update_one(

@@ -26,7 +26,6 @@ import sys
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -171,17 +170,6 @@ class Load:
         self.stop.set()
         for thread in self.threads:
             thread.join(timeout=30)
-
-
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    made = Cluster(tmp_path)
-    made.start_store()
-    made.create_key()
-    try:
-        yield made
-    finally:
-        made.close()
 
 
 def stored_ids(cluster: Cluster, ids: list[str]) -> int:

@@ -96,5 +96,5 @@ def forget_user(user_id: str) -> ResponseReturnValue:
     # This worker's queued exposure updates first: written after the delete they would
     # bring the user's state back (another worker's land within milliseconds of a request).
     rt.state_writer.flush(float(rt.config["SHUTDOWN_FLUSH_S"]))
-    counts = rt.privacy.forget(user_key(str(rt.config["SECRET"]), user_id))
+    counts = rt.privacy.forget(user_key(str(rt.config["SECRET"]), user_id), rt.clock.now_ms())
     return jsonify({"forgotten": True, **counts})

@@ -12,14 +12,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bandit.errors import MalformedRequest
+from bandit.errors import InvalidInput, MalformedRequest
 from bandit.slates import features_json
 from service.core import jsontext
 from service.decide.requests import parse_json
 
-scalars = (st.none() | st.booleans() | st.integers(min_value=-(2**80), max_value=2**80)
-           | st.floats(allow_nan=False, allow_infinity=False) | st.text())
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+#: Text and numbers elicit accepts (service/decide/text.py): no NUL or lone surrogate in a
+#: value, no control character at all in a key, integers of 64 bits. What it refuses is
+#: the next tests'.
+value_text = st.text(alphabet=st.characters(exclude_categories=("Cs",), exclude_characters="\x00"))
+key_text = st.text(alphabet=st.characters(exclude_categories=("Cs", "Cc")), max_size=8)
+scalars = (st.none() | st.booleans() | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+           | st.floats(allow_nan=False, allow_infinity=False) | value_text)
+values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(key_text, inner, max_size=4),
                       max_leaves=20)
 
 
@@ -54,9 +59,35 @@ def test_refusals_name_the_problem(raw: bytes, message: str) -> None:
     assert caught.value.field == "body"
 
 
-def test_integers_beyond_64_bits_stay_exact() -> None:
-    assert parse_json(b'{"x": 123456789012345678901234567890, "y": -9223372036854775809}') == {
-        "x": 123456789012345678901234567890, "y": -9223372036854775809}
+@pytest.mark.parametrize("raw, field", [
+    (b'{"context": {"a\\u0000b": 1}}', "context.a\\u0000b"),         # NUL in a key
+    (b'{"context": {"a\\tb": 1}}', "context.a\\tb"),                 # any control character in a key
+    (b'{"context": {"a\\u0085": 1}}', "context.a\\u0085"),           # C1 control, escaped
+    ('{"context": {"a\u0085": 1}}'.encode(), "context.a\\u0085"),    # ... and written raw
+    (b'{"candidates": [{"id": "x\\u0000"}]}', "candidates[0].id"),    # NUL in a value
+    (b'{"user_id": "u\\udc00"}', "user_id"),                          # a lone surrogate
+    (b'{"a": [[{"b": {"c": "\\ud800"}}]]}', "a[0][0].b.c"),           # deep down
+])
+def test_what_the_store_or_vw_cannot_hold_is_refused_naming_the_field(raw: bytes, field: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_json(raw)
+    assert caught.value.status == 422 and caught.value.field == field
+
+
+def test_control_characters_in_values_and_dollar_or_dotted_keys_are_kept() -> None:
+    assert parse_json(b'{"context": {"$where": "x\\ty\\u0007", "geo.city": "a\\nb"}}') == {
+        "context": {"$where": "x\ty\u0007", "geo.city": "a\nb"}}
+
+
+def test_64_bit_integers_stay_exact_and_wider_ones_are_refused() -> None:
+    # orjson reads up to 2**64 - 1, the standard library any width; BSON holds int64 only.
+    assert parse_json(b'{"x": 9223372036854775807, "y": -9223372036854775808}') == {
+        "x": 2**63 - 1, "y": -(2**63)}
+    for raw, field in [(b'{"x": 9223372036854775808}', "x"), (b'{"c": {"y": -9223372036854775809}}', "c.y"),
+                       (b'{"a": [1, 123456789012345678901234567890]}', "a[1]")]:
+        with pytest.raises(InvalidInput) as caught:
+            parse_json(raw)
+        assert caught.value.status == 422 and caught.value.field == field
 
 
 @settings(max_examples=300, deadline=None)

@@ -29,10 +29,10 @@ class GatedWrites:
 def test_what_queues_during_a_write_goes_out_in_one_bulk_write_with_the_latest_values() -> None:
     writes = GatedWrites()
     writer = StateWriter(writes)
-    writer.put("u0", {"exp_cat.a": [1.0, 1]})
+    writer.put("u0", {"exp_cat.a": [1.0, 1]}, at=1)
     assert writes.entered.wait(5)  # the first batch is being written; the rest must wait for it
     for n in range(1, 50):
-        writer.put(f"u{n % 10}", {"exp_cat.a": [float(n), n], f"seen_creator.c{n}": n})
+        writer.put(f"u{n % 10}", {"exp_cat.a": [float(n), n], f"seen_creator.c{n}": n}, at=n)
     writes.gate.set()
     assert writer.flush(5)
     assert len(writes.batches) == 2
@@ -46,9 +46,9 @@ def test_what_queues_during_a_write_goes_out_in_one_bulk_write_with_the_latest_v
 def test_reads_see_queued_and_inflight_fields_without_touching_the_stored_state() -> None:
     writes = GatedWrites()
     writer = StateWriter(writes)
-    writer.put("u", {"exp_cat.a": [1.0, 1]})
+    writer.put("u", {"exp_cat.a": [1.0, 1]}, at=1)
     assert writes.entered.wait(5)  # now in flight
-    writer.put("u", {"exp_creator.k": [2.0, 2]})  # now pending
+    writer.put("u", {"exp_creator.k": [2.0, 2]}, at=1)  # now pending
     stored = {"exp_cat": {"b": [5.0, 0]}, "seen_creator": {"k": 0}}
     seen = writer.overlay("u", stored)
     assert seen == {"exp_cat": {"b": [5.0, 0], "a": [1.0, 1]}, "exp_creator": {"k": [2.0, 2]}, "seen_creator": {"k": 0}}
@@ -63,11 +63,11 @@ def test_reads_see_queued_and_inflight_fields_without_touching_the_stored_state(
 def test_pending_users_are_bounded_a_writer_waits_for_the_flush() -> None:
     writes = GatedWrites()
     writer = StateWriter(writes, max_pending=3)
-    writer.put("first", {"x": 1})
+    writer.put("first", {"x": 1}, at=1)
     assert writes.entered.wait(5)
     for n in range(3):
-        writer.put(f"u{n}", {"x": n})
-    blocked = threading.Thread(target=writer.put, args=("one too many", {"x": 9}))
+        writer.put(f"u{n}", {"x": n}, at=1)
+    blocked = threading.Thread(target=writer.put, args=("one too many", {"x": 9}, 1))
     blocked.start()
     blocked.join(0.3)
     assert blocked.is_alive()  # waits: three users are pending already
@@ -89,9 +89,9 @@ def test_a_failed_write_is_reported_and_dropped_and_later_writes_go_on() -> None
         written.append(dict(batch))
 
     writer = StateWriter(write, on_error=failures.append)
-    writer.put("bad", {"x": 1})
+    writer.put("bad", {"x": 1}, at=1)
     assert writer.flush(5)
-    writer.put("good", {"x": 2})
+    writer.put("good", {"x": 2}, at=1)
     assert writer.flush(5)
     assert [type(f) for f in failures] == [StoreUnavailable] and written == [{"good": {"x": 2}}]
     writer.close(1)
@@ -102,10 +102,10 @@ def test_close_writes_everything_and_later_puts_write_directly() -> None:
     writes.gate.set()
     writer = StateWriter(writes)
     for n in range(20):
-        writer.put(f"u{n}", {"x": n})
+        writer.put(f"u{n}", {"x": n}, at=1)
     writer.close(5)
     assert {user for batch in writes.batches for user in batch} == {f"u{n}" for n in range(20)}
-    writer.put("late", {"x": 1})
+    writer.put("late", {"x": 1}, at=1)
     assert writes.batches[-1] == {"late": {"x": 1}}
 
 
@@ -123,3 +123,19 @@ def test_a_slates_exposure_reaches_the_store_and_the_next_slate_counts_it(client
 
     stored = runtime.user_state.users.get(user_key(str(runtime.config["SECRET"]), "w1"))
     assert stored["exp_cat"]["soup"][0] == pytest.approx(4.0)  # two slates × two soups, undecayed (same instant)
+
+
+def test_a_linger_gathers_users_into_one_write_and_a_flush_ends_it_early() -> None:
+    batches: list[Batch] = []
+    writer = StateWriter(batches.append, linger_s=30.0)
+    for n in range(5):
+        writer.put(f"u{n}", {"x": n}, at=n)
+    threading.Event().wait(0.2)  # well inside the linger: nothing written yet
+    assert batches == []
+    flushed: list[bool] = []
+    flusher = threading.Thread(target=lambda: flushed.append(writer.flush(5)))
+    flusher.start()
+    flusher.join(10)
+    assert flushed == [True]  # the flush did not wait out the 30 s linger
+    assert len(batches) == 1 and sorted(batches[0]) == [f"u{n}" for n in range(5)]
+    writer.close(1)

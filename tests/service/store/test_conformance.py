@@ -379,3 +379,46 @@ def test_packed_propensities_read_back_bit_for_bit(store: Store, probabilities: 
     assert [p.hex() for p in back["chosen"][0]["distribution"]] == [p.hex() for p in probabilities]
     assert back["chosen"][0]["probability"].hex() == probabilities[0].hex()
     assert [c["satiation"]["exp_cat"].hex() for c in back["candidates"]] == [p.hex() for p in probabilities]
+
+
+def test_nightly_evidence_is_read_by_window_end_oldest_first(store: Store) -> None:
+    for day, kind in ((1, "nightly"), (2, "on_demand"), (3, "nightly"), (4, "nightly")):
+        assert store.insert_report({"_id": f"r{day}", "kind": kind, "created_at": day, "until": day * 10,
+                                    "window": {"since": day * 10 - 10, "until": day * 10},
+                                    "evidence": {"q": {"kind": "mean", "moments": None, "design": None}}, "sections": {}})
+    found = store.nightly_evidence(10, 40)  # windows ending in (10, 40], nightly only
+    assert [doc["_id"] for doc in found] == ["r3", "r4"] and found[0]["evidence"]["q"]["kind"] == "mean"
+    assert "sections" not in found[0]
+
+
+def test_the_model_live_at_a_time_is_the_newest_published_by_then(store: Store) -> None:
+    for version, published in ((1, 100), (2, 200), (3, 300)):
+        store.save_model("slate", version, b"model", {"published_at": published})
+    assert store.model_meta_before("slate", 250)["version"] == 2
+    assert store.model_meta_before("slate", 200)["version"] == 2  # published at the instant: it was live
+    assert store.model_meta_before("slate", 99) is None and store.model_meta_before("prompt", 999) is None
+
+
+def test_forgetting_leaves_a_tombstone_that_is_not_the_key(store: Store) -> None:
+    from service.store.privacy import TOMBSTONE, PrivacyStore
+
+    privacy = PrivacyStore(store.db)
+    store.insert_decision({**decision("d1", 1, 10), "user": "key-of-u"})
+    store.users.insert_one({"_id": "key-of-u", "slate": {}})
+    counts = privacy.forget("key-of-u", now_ms=50)
+    assert counts == {"user_state": 1, "feedback": 0, "decisions": 1}
+    assert privacy.forgotten_at(["key-of-u", "someone"]) == {"key-of-u": 50}
+    assert "key-of-u" not in json.dumps(list(store.db["forgotten"].find()))
+    store.insert_decision({**decision("d2", 2, 20), "user": "key-of-u"})  # a late arrival, caught and rewritten
+    store.tombstone_decision("d2", TOMBSTONE)
+    assert store.get_decision("d2")["user"] == TOMBSTONE
+    store.users.insert_one({"_id": "key-of-u", "slate": {}})
+    privacy.erase_state(["key-of-u"])
+    assert store.get_user("key-of-u") is None
+
+
+def test_nested_keys_with_dollars_and_dots_are_stored_as_data(store: Store) -> None:
+    """Request text rules (service/decide/text.py): such keys are kept, nested, never queried by."""
+    doc = {**decision("odd", 1, 10), "kind": "prompt", "context": {"$where": "x", "geo.city": "Paris", "a": {"$b.c": 1}}}
+    assert store.insert_decision(doc) is None
+    assert store.get_decision("odd")["context"] == {"$where": "x", "geo.city": "Paris", "a": {"$b.c": 1}}
