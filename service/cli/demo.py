@@ -37,12 +37,15 @@ from service.store import Store
 from simulator.driver import Driver, DriverResult
 from simulator.experiments import CANDIDATES as EXPERIMENT_CANDIDATES
 from simulator.experiments import EXPERIMENTS, ArmTruth, arm_truths, relative
+from simulator.experiments import SESSIONS_PER_DAY as EXPERIMENT_SESSIONS
+from simulator.experiments import USERS as EXPERIMENT_USERS
 from simulator.params import DAY_MS, START_MS, overridden
 from simulator.population import Population, SimulationParams
 from simulator.scorecard import Row, Scorecard, pooled_rows, report_rows
 from simulator.truth import format_effect, truth_table, visibility_effect
 
 #: Sized so that 1,000 users × 7 days run in under 5 minutes on 2 cores (README, "The demo").
+USERS = 1000
 SESSIONS_PER_DAY = 1.0
 CANDIDATES = 12
 SLOTS = 5
@@ -127,7 +130,7 @@ def _peak_rss_mb() -> dict[str, float]:
             "embedded store": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
 
 
-def run_demo(users: int = 1000, days: int = 7, seed: int = 7, data_dir: Path = Path(".elicit/demo"),
+def run_demo(users: int | None = None, days: int = 7, seed: int = 7, data_dir: Path = Path(".elicit/demo"),
              sessions_per_day: float = SESSIONS_PER_DAY, candidates: int = CANDIDATES, threads: int = THREADS,
              progress: bool = True, echo: Any = print, config: dict[str, Any] | None = None,
              store_dir: Path | None = None, assignments: Sequence[str] = (), experiment: str | None = None) -> DemoResult:
@@ -145,11 +148,13 @@ def run_demo(users: int = 1000, days: int = 7, seed: int = 7, data_dir: Path = P
     for name in quiet:
         logging.getLogger(name).setLevel(logging.WARNING)
     try:
+        users = users if users is not None else (EXPERIMENT_USERS if experiment is not None else USERS)
         params = overridden(SimulationParams(users=users, seed=seed), assignments)
         if experiment is not None and experiment not in EXPERIMENTS:
             raise ValueError(f"unknown experiment {experiment!r}; known: {', '.join(EXPERIMENTS)}")
-        if experiment is not None and candidates == CANDIDATES:
-            candidates = EXPERIMENT_CANDIDATES
+        if experiment is not None:  # the experiment's own defaults where the caller kept the demo's
+            candidates = EXPERIMENT_CANDIDATES if candidates == CANDIDATES else candidates
+            sessions_per_day = EXPERIMENT_SESSIONS if sessions_per_day == SESSIONS_PER_DAY else sessions_per_day
         return _run_demo(params, days, data_dir, sessions_per_day, candidates, threads, progress, echo, config,
                          store_dir, experiment)
     finally:  # the caller's logging is the caller's: put it back as it was
@@ -222,9 +227,13 @@ def _run_demo(params: SimulationParams, days: int, data_dir: Path, sessions_per_
 
 
 def experiment_block(report: Mapping[str, Any], name: str) -> dict[str, Any] | None:
-    """The report's section for experiment ``name``."""
+    """The report's figures for experiment ``name``: its summary, ``arms`` and ``contrasts``."""
     section = (report.get("sections") or {}).get("experiments") or {}
-    return next((e for e in section.get("experiments") or [] if e["name"] == name), None)
+    summary = next((e for e in section.get("experiments") or [] if e["name"] == name), None)
+    if summary is None:
+        return None
+    return {**summary, "arms": [row for row in section.get("arms") or [] if row["experiment"] == name],
+            "contrasts": [row for row in section.get("contrasts") or [] if row["experiment"] == name]}
 
 
 def experiment_rows(block: Mapping[str, Any] | None, truths: Mapping[str, ArmTruth]) -> list[Row]:
@@ -259,10 +268,9 @@ def summary(demo: DemoResult) -> str:
     if demo.experiment is not None:
         lines.append(f"\nExperiment {demo.experiment['name']} ({demo.experiment['days']:.0f} days, "
                      f"{demo.experiment['decisions']:,} decisions):")
-        for arm, row in demo.experiment["arms"].items():
-            berserk = row["berserk"]
-            index = "—" if berserk["index"] is None else f"{berserk['index']:+.3f} ({berserk['likes_counted']} likes)"
-            lines.append(f"  arm {arm}: {row['users']} users, likes per slate {_num(row['likes_per_slate'])}, answer "
+        for row in demo.experiment["arms"]:
+            index = "—" if row["berserk_index"] is None else f"{row['berserk_index']:+.3f} ({row['likes_counted']} likes)"
+            lines.append(f"  arm {row['arm']}: {row['users']} users, likes per slate {_num(row['likes_per_slate'])}, answer "
                          f"rate {_num(row['answer_rate'])}, consumed per slate {_num(row['consumption_per_slate'])}, "
                          f"active days {_num(row['active_days'])}, berserk index {index}")
     rows = demo.rows + demo.report_rows

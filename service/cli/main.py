@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from bandit.errors import ElicitError
+from service.cli.experiments import experiments
 from service.cli.keys import keys
 from service.cli.log_commands import berserk, export, ope, report
 from service.cli.offline import offline_runtime
@@ -128,7 +129,8 @@ EXPERIMENT_NAMES = ("over-reaction", "visibility")
 
 
 @main.command()
-@click.option("--users", type=click.IntRange(1, 1_000_000), default=1000, show_default=True)
+@click.option("--users", type=click.IntRange(1, 1_000_000), default=None,
+              help="Simulated users  [default: 1000; 600 with --experiment]")
 @click.option("--days", type=click.IntRange(1, 366), default=7, show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed of the population and of the service's sampling.")
 @click.option("--sessions-per-day", type=Finite(0, 100, low_open=True), default=None,
@@ -145,7 +147,7 @@ EXPERIMENT_NAMES = ("over-reaction", "visibility")
               help="Set a simulation parameter (simulator/params.py), e.g. burnt_multiplier=0.5; repeatable.")
 @click.option("--experiment", type=click.Choice(sorted(EXPERIMENT_NAMES)), default=None,
               help="Run a user-level experiment (simulator/experiments.py) and add its truth-vs-estimate rows.")
-def demo(users: int, days: int, seed: int, sessions_per_day: float | None, candidates: int | None,
+def demo(users: int | None, days: int, seed: int, sessions_per_day: float | None, candidates: int | None,
          threads: int | None, data_dir: str, store_dir: str | None, json_path: str | None,
          assignments: tuple[str, ...], experiment: str | None) -> None:
     """The main job: embedded store, the service over HTTP, simulated users, learning, nightly reports."""
@@ -168,6 +170,7 @@ def demo(users: int, days: int, seed: int, sessions_per_day: float | None, candi
 
 
 main.add_command(keys)  # `elicit keys create|list|revoke` (service/cli/keys.py)
+main.add_command(experiments)  # `elicit experiments list|show|start|stop` (service/cli/experiments.py)
 for command in (ope, export, berserk, report):  # over the log (service/cli/log_commands.py)
     main.add_command(command)
 

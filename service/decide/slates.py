@@ -168,14 +168,14 @@ class SlateDecider:
     def _over_react(self, over: OverReaction, state: Mapping[str, Any], now: int, candidates: list[Candidate],
                     caps: CapState, policy: SlatePolicy) -> tuple[CapState, SlatePolicy]:
         """The over-reaction arm (policies/arms.py): the categories and creators liked in the last
-        ``days`` escape the caps and weigh ``boost`` times more. The caps in force are logged
+        ``days`` escape the caps and take ``share`` of every slot. The caps in force are logged
         with the decision, so replays of it apply the same ones."""
         categories, creators = self.users.liked(state, now - int(over.days * DAY_MS), over.triggers, candidates)
         if not categories and not creators:
             return caps, policy
         lifted = replace(caps, lifted_categories=tuple(sorted(set(caps.lifted_categories) | categories)),
                          lifted_creators=tuple(sorted(set(caps.lifted_creators) | creators)))
-        return lifted, OverReactingSlatePolicy(policy, categories, creators, over.boost)
+        return lifted, OverReactingSlatePolicy(policy, categories, creators, over.share)
 
     def _record_served(self, user: str, now: int, served: list[Candidate], state: Mapping[str, Any] | None) -> None:
         """Satiation bookkeeping after the decision is durable: its failure must not turn an

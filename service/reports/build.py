@@ -98,11 +98,10 @@ def build_report(
 def with_experiments(answers: dict[str, Any], results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The headline with each experiment's contrasts after the pooled questions: they are
     anytime-valid already (service/reports/experiments.py), over the experiment so far."""
-    for experiment in (results.get("experiments") or {}).get("experiments") or []:
-        for row in experiment["contrasts"]:
-            answers["lines"].append({"section": "experiments", "verdict": row["verdict"],
-                                     "text": f"Experiment {experiment['name']}: {row['text']}",
-                                     "questions": [f"experiment.{experiment['name']}.{row['arm']}.{row['metric']}"]})
+    for row in (results.get("experiments") or {}).get("contrasts") or []:
+        answers["lines"].append({"section": "experiments", "verdict": row["verdict"],
+                                 "text": f"Experiment {row['experiment']}: {row['text']}",
+                                 "questions": [f"experiment.{row['experiment']}.{row['arm']}.{row['metric']}"]})
     return answers
 
 

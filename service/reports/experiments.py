@@ -137,21 +137,25 @@ def _line(metric: str, treatment: Arm, control: Arm, result: ArmContrast, found:
                                                   f"({span}, {basis})."}
 
 
-def one_experiment(ctx: ReportContext, experiment: Experiment) -> dict[str, Any]:
+def one_experiment(ctx: ReportContext, experiment: Experiment) -> tuple[dict[str, Any], list[dict[str, Any]],
+                                                                         list[dict[str, Any]]]:
+    """(summary, a row per arm, a row per contrast) of one experiment."""
     until = min(ctx.until_ms, experiment.stop_ms or ctx.until_ms)
     users, arm_of, extra = _tally(ctx, experiment, until)
     members = {arm.name: {u for u, a in arm_of.items() if a == arm.name} for arm in experiment.arms}
-    arms_out = {}
+    arm_rows = []
     metrics: dict[str, dict[str, ArmMetric]] = {m: {} for m in METRICS}
     for arm in experiment.arms:
         who_ = sorted(members[arm.name])
-        row: dict[str, Any] = {"users": len(who_), "settings": arm.settings.as_dict()}
+        row: dict[str, Any] = {"experiment": experiment.name, "arm": arm.name, "users": len(who_),
+                               "settings": arm.settings.as_dict()}
         for metric, (num, den, _) in METRICS.items():
             values = ArmMetric.of([users[u][num] for u in who_], [users[u][den] for u in who_])
             metrics[metric][arm.name] = values
             row[metric] = finite(values.value)
-        row["berserk"] = _berserk(extra["likes"], extra["slots"], members[arm.name], experiment.start_ms, until)
-        arms_out[arm.name] = row
+        berserk = _berserk(extra["likes"], extra["slots"], members[arm.name], experiment.start_ms, until)
+        row.update(berserk_index=berserk["index"], likes_counted=berserk["likes_counted"])
+        arm_rows.append(row)
     sequence = ConfidenceSequence(ctx.alpha, TIGHTEST_AT)
     control = experiment.arms[0]
     contrasts = [(metric, arm, contrast(metrics[metric][arm.name], metrics[metric][control.name], sequence))
@@ -159,30 +163,40 @@ def one_experiment(ctx: ReportContext, experiment: Experiment) -> dict[str, Any]
     found = benjamini_hochberg([c.p_value for _, _, c in contrasts], q=ctx.alpha)
     level = int(round(100 * (1 - ctx.alpha)))
     days = max(0.0, (until - experiment.start_ms) / DAY_MS)
-    rows, verdicts = [], []
+    rows = []
     for (metric, arm, result), is_found in zip(contrasts, found):
         line = _line(metric, arm, control, result, is_found, level, days, sum(result.users))
-        rows.append({"metric": metric, "arm": arm.name, "control": control.name, "treatment_value": finite(result.treatment),
-                     "control_value": finite(result.control), "difference": finite(result.difference.estimate),
-                     "low": finite(result.difference.low), "high": finite(result.difference.high),
-                     "relative": finite(result.relative.estimate), "relative_low": finite(result.relative.low),
-                     "relative_high": finite(result.relative.high), "p_value": result.p_value,
-                     "users": list(result.users), "verdict": line["verdict"], "text": line["text"]})
-        verdicts.append({"level": "info" if line["verdict"] == "no_effect" else line["verdict"], "text": line["text"]})
-    return {"name": experiment.name, "since": iso(experiment.start_ms), "until": iso(until), "days": days,
-            "decisions": extra["decisions"], "arms": arms_out, "contrasts": rows, "verdicts": verdicts}
+        rows.append({"experiment": experiment.name, "metric": metric, "arm": arm.name, "control": control.name,
+                     "treatment_value": finite(result.treatment), "control_value": finite(result.control),
+                     "difference": finite(result.difference.estimate), "low": finite(result.difference.low),
+                     "high": finite(result.difference.high), "relative": finite(result.relative.estimate),
+                     "relative_low": finite(result.relative.low), "relative_high": finite(result.relative.high),
+                     "p_value": result.p_value, "users": list(result.users), "verdict": line["verdict"],
+                     "text": line["text"]})
+    summary = {"name": experiment.name, "since": iso(experiment.start_ms), "until": iso(until), "days": days,
+               "decisions": extra["decisions"], "users": len(arm_of)}
+    return summary, arm_rows, rows
 
 
 def experiments_section(ctx: ReportContext) -> dict[str, Any]:
+    """``experiments`` (one summary each), ``arms`` and ``contrasts`` (rows naming their
+    experiment: the page renders each list as one table)."""
     store = ctx.sources.experiments
+    empty = {"verdicts": [], "experiments": [], "arms": [], "contrasts": []}
     if store is None:
-        return {"status": "no_data", "note": "no experiment store", "verdicts": [], "experiments": []}
-    running = [Experiment.of(doc) for doc in store.all()]
-    running = [e for e in running if e.start_ms < ctx.until_ms]
+        return {"status": "no_data", "note": "no experiment store", **empty}
+    running = [e for e in (Experiment.of(doc) for doc in store.all()) if e.start_ms < ctx.until_ms]
     if not running:
-        return {"status": "no_data", "note": "no experiment has started", "verdicts": [], "experiments": []}
-    results = [one_experiment(ctx, experiment) for experiment in running]
-    verdicts = [{"level": v["level"], "text": f"{r['name']}: {v['text']}"} for r in results for v in r["verdicts"]]
+        return {"status": "no_data", "note": "no experiment has started", **empty}
+    summaries, arms, contrasts = [], [], []
+    for experiment in running:
+        summary, arm_rows, contrast_rows = one_experiment(ctx, experiment)
+        summaries.append(summary)
+        arms += arm_rows
+        contrasts += contrast_rows
+    verdicts = [{"level": "info" if row["verdict"] == "no_effect" else row["verdict"],
+                 "text": f"{row['experiment']}: {row['text']}"} for row in contrasts]
     return {"status": "ok", "note": None, "method": f"user-level ratios of sums, {int(round(100 * (1 - ctx.alpha)))} % "
             "confidence sequences (cluster-robust, by user); each arm against the first; findings controlled with "
-            "Benjamini–Hochberg within an experiment", "experiments": results, "verdicts": verdicts}
+            "Benjamini–Hochberg within an experiment", "experiments": summaries, "arms": arms, "contrasts": contrasts,
+            "verdicts": verdicts}

@@ -39,14 +39,14 @@ def test_per_arm_figures_contrasts_and_the_headline(client: Any, runtime: Any, c
     prompts = list(runtime.store.iter_decisions({"kind": "prompt"}))
     shown = {arm: sum(1 for d in prompts if d["ask"] and d["experiments"]["flood"] == arm) for arm in ("flood", "capped")}
     report = build_report(runtime.report_sources, start, clock.now_ms())
-    block = report["sections"]["experiments"]["experiments"][0]
-    arms = block["arms"]
+    section = report["sections"]["experiments"]
+    arms = {row["arm"]: row for row in section["arms"]}
     assert arms["flood"]["users"] == arms["capped"]["users"] == 30
     assert arms["flood"]["consumption_per_slate"] == 1.0 and arms["capped"]["consumption_per_slate"] == 2.0
     assert arms["flood"]["answer_rate"] == 0.0 and arms["capped"]["answer_rate"] == 1.0
     assert arms["capped"]["likes_per_slate"] == shown["capped"] / 60 and arms["flood"]["likes_per_slate"] == 0.0
     assert arms["flood"]["active_days"] == arms["capped"]["active_days"] == 2.0
-    rows = {row["metric"]: row for row in block["contrasts"]}
+    rows = {row["metric"]: row for row in section["contrasts"]}
     assert rows["consumption_per_slate"]["relative"] == -0.5  # 1 / 2 − 1
     assert rows["answer_rate"]["relative"] == -1.0
     # Every flooded user consumed exactly 1 of 3 and every capped one 2: no spread within an
@@ -71,3 +71,26 @@ def test_a_stopped_experiment_is_reported_up_to_its_stop(client: Any, runtime: A
     block = build_report(runtime.report_sources, start, clock.now_ms())["sections"]["experiments"]["experiments"][0]
     assert block["decisions"] == sum(1 for d in runtime.store.iter_decisions({}) if d.get("experiments"))
     assert block["decisions"] < len(list(runtime.store.iter_decisions({})))
+
+
+def test_decisions_whose_visibility_an_arm_imposed_stay_out_of_prompt_estimates(client: Any, runtime: Any,
+                                                                                 clock: Any) -> None:
+    from policies.prompts import UniformPrompt
+    from service.evaluate.policy_values import evaluate_prompts
+    from service.log.decisions import evaluation_query
+    from tests.service.http.test_experiments import VISIBILITY
+
+    start = clock.now_ms()
+    client.put("/v1/experiments/vis", json={**VISIBILITY, "start": start})
+    for uid in users_in(runtime, "vis", "public", 20) + users_in(runtime, "vis", "control", 20):
+        client.post("/v1/prompts", json={"user_id": uid, "item_id": "m"})
+    clock.advance(601)
+    runtime.learner.run_once()
+    joined = list(runtime.store.iter_decisions(evaluation_query("prompt", start, clock.now_ms())))
+    forced = [d for d in joined if d["exploration"].get("visibility")]
+    assert len(joined) == 40 and len(forced) == 20
+    rows = evaluate_prompts(lambda: joined, {"uniform": UniformPrompt()})
+    assert {row.decisions for row in rows} == {20}  # the control arm's only
+    report = build_report(runtime.report_sources, start, clock.now_ms())
+    arms = {row["arm"]: row for row in report["sections"]["experiments"]["arms"]}
+    assert arms["public"]["users"] == arms["control"]["users"] == 20
