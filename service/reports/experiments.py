@@ -48,6 +48,10 @@ METRICS: dict[str, tuple[str, str, str]] = {
 }
 
 
+LABELS = {"likes_per_slate": "likes per slate shown", "answer_rate": "prompt answer rate",
+          "consumption_per_slate": "consumption per slate", "active_days": "active days"}
+
+
 def who(arm: Arm) -> str:
     """How a verdict names the users of an arm."""
     over, visibility = arm.settings.over_reaction, arm.settings.prompt_visibility
@@ -122,17 +126,17 @@ def _line(metric: str, treatment: Arm, control: Arm, result: ArmContrast, found:
     basis = f"after {days:.0f} day(s), {users:,} users"
     span = f"{level} % confidence sequence [{rel.low:+.0%}, {rel.high:+.0%}]" if np.isfinite(rel.low) else ""
     if not np.isfinite(rel.estimate) or not np.isfinite(rel.low):
-        return {"verdict": "not_enough_data", "text": f"{metric}: not enough data yet ({basis})."}
+        return {"verdict": "not_enough_data", "text": f"{LABELS[metric]}: not enough data yet ({basis})."}
     fewer = "fewer" if metric in COUNTED else "less"
     said = template.format(amount=f"{abs(rel.estimate):.0%}", direction="more" if rel.estimate > 0 else fewer)
     if found:
         return {"verdict": "finding", "text": f"{who(treatment).capitalize()} {said} than those of arm "
                                               f"{control.name!r} ({span}, {basis})."}
     if -RELATIVE_RESOLUTION < rel.low and rel.high < RELATIVE_RESOLUTION:
-        return {"verdict": "no_effect", "text": f"{who(treatment).capitalize()}: no difference in {metric} larger than "
+        return {"verdict": "no_effect", "text": f"{who(treatment).capitalize()}: no difference in {LABELS[metric]} larger than "
                                                 f"{RELATIVE_RESOLUTION:.0%} either way against {control.name!r} "
                                                 f"({span}, {basis})."}
-    return {"verdict": "not_enough_data", "text": f"{who(treatment).capitalize()}: {metric} {rel.estimate:+.0%} against "
+    return {"verdict": "not_enough_data", "text": f"{who(treatment).capitalize()}: {LABELS[metric]} {rel.estimate:+.0%} against "
                                                   f"{control.name!r}, not yet distinguishable from no difference "
                                                   f"({span}, {basis})."}
 
