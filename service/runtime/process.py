@@ -25,6 +25,7 @@ from service.decide.prompts import PromptService
 from service.decide.slate_state import SlateUserState
 from service.decide.slates import SlateDecider
 from service.decide.state_writer import StateWriter
+from service.evaluate.retention import Retention, RetentionPolicy
 from service.learn.learner import Learner, SlateLearner
 from service.learn.lease import LearnerLease, LeasedLearner
 from service.learn.prompt_learner import PromptLearner
@@ -37,6 +38,7 @@ from service.store import EmbeddedMongo, Store
 from service.store.keys import KeyDocuments, KeyStore
 from service.store.models import ModelRegistry
 from service.store.privacy import PrivacyStore
+from service.store.retention import RetentionStore
 from service.store.state import CatalogueStore, SlateHistoryStore, UserStateStore
 
 log = logging.getLogger("elicit")
@@ -113,7 +115,9 @@ class Runtime:
             self.history, self.catalogue,
         )
         self.scheduler: BackgroundScheduler | None = None
-        self.report_scheduler = ReportScheduler(self.store, config, self.clock, self._nightly_report)
+        self.retention = Retention(RetentionStore(self.store), RetentionPolicy.of(config), self.clock)
+        self.report_scheduler = ReportScheduler(self.store, config, self.clock, self._nightly_report,
+                                                after=self.retention.run)
         self.ready_error: str | None = None
         try:
             self.store.ensure_indexes()
