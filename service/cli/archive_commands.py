@@ -46,8 +46,7 @@ def report_from_archive(runtime: Any, directory: str, since_ms: int, until_ms: i
     from service.store.retention import RetentionStore
     from service.store.state import SlateHistoryStore
 
-    uri = runtime.config.get("MONGO_URI") or runtime.embedded.uri
-    scratch = Store(str(uri), f"{runtime.config['DB']}_archive_{uuid.uuid4().hex[:8]}",
+    scratch = Store(runtime.store.uri, f"{runtime.config['DB']}_archive_{uuid.uuid4().hex[:8]}",
                     timeout_ms=int(runtime.config["STORE_TIMEOUT_MS"]))
     try:
         scratch.ensure_indexes()

@@ -13,6 +13,7 @@ import click
 
 from bandit.errors import ElicitError
 from service.cli.archive_commands import retention
+from service.cli.doctor import doctor
 from service.cli.keys import keys
 from service.cli.log_commands import berserk, export, ope, report
 from service.cli.offline import offline_runtime
@@ -157,6 +158,7 @@ main.add_command(keys)  # `elicit keys create|list|revoke` (service/cli/keys.py)
 for command in (ope, export, berserk, report):  # over the log (service/cli/log_commands.py)
     main.add_command(command)
 main.add_command(retention)  # archive and delete expired days (service/cli/archive_commands.py)
+main.add_command(doctor)  # what is wrong with this deployment (service/cli/doctor.py)
 
 
 if __name__ == "__main__":
