@@ -135,8 +135,15 @@ def berserk(day: str, as_json: bool) -> None:
 @click.option("--html", "html_file", type=click.File("w"), default=None, help="Also write the report's HTML page here.")
 @click.option("--from-archive", "from_archive", type=click.Path(exists=True, file_okay=False), default=None,
               help="Report on the decisions archived by retention in this directory (restored into a scratch database).")
-def report(since: str | None, until: str | None, json_file: Any, html_file: Any, from_archive: str | None) -> None:
+@click.option("--workers", type=click.IntRange(0, 256), default=0, show_default=True,
+              help="Run the slate pass in partitions on a local Dask cluster of this many processes (0: one pass here; "
+                   "REPORT_DASK_SCHEDULER: that cluster). Needs elicit[dask].")
+def report(since: str | None, until: str | None, json_file: Any, html_file: Any, from_archive: str | None,
+           workers: int) -> None:
     """Build the off-policy report now (as the nightly job does), store it, print its verdicts."""
+    from contextlib import ExitStack
+    from dataclasses import replace
+
     from tqdm import tqdm
 
     from bandit.errors import InvalidInput
@@ -146,7 +153,14 @@ def report(since: str | None, until: str | None, json_file: Any, html_file: Any,
     try:
         until_ms = parse_time(until, runtime.clock.now_ms())
         since_ms = parse_time(since, until_ms - int(runtime.config["REPORT_WINDOW_DAYS"]) * 86_400_000)
-        with tqdm(unit="decision", desc="report", delay=2.0, file=sys.stderr) as bar:  # shows on long runs only
+        cluster = ExitStack()
+        address = runtime.config.get("REPORT_DASK_SCHEDULER")
+        if workers or address:  # the slate pass in partitions on Dask (service/reports/partitions.py)
+            from service.reports.partitions import dask_partitions
+
+            partitions = cluster.enter_context(dask_partitions(workers or None, None if workers else address))
+            runtime.report_sources = replace(runtime.report_sources, partitions=partitions)
+        with cluster, tqdm(unit="decision", desc="report", delay=2.0, file=sys.stderr) as bar:  # shows on long runs only
             try:
                 if from_archive is not None:
                     from service.cli.archive_commands import report_from_archive

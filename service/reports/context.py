@@ -58,6 +58,8 @@ class ReportSources:
     #: likes and served slots for the berserk index
     history: SlateHistoryStore
     catalogue: CatalogueStore
+    #: runs the slate pass in time partitions (service/reports/partitions.py); None: one pass here
+    partitions: Any = None
 
 
 @dataclass

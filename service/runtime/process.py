@@ -146,7 +146,16 @@ class Runtime:
         self.scheduler = scheduler
 
     def _nightly_report(self, since_ms: int, until_ms: int, report_id: str) -> dict[str, Any]:
-        return build_report(self.report_sources, since_ms, until_ms, kind="nightly", report_id=report_id)
+        address = self.config.get("REPORT_DASK_SCHEDULER")
+        if not address:
+            return build_report(self.report_sources, since_ms, until_ms, kind="nightly", report_id=report_id)
+        from dataclasses import replace
+
+        from service.reports.partitions import dask_partitions
+
+        with dask_partitions(address=str(address)) as partitions:  # the slate pass on that cluster
+            sources = replace(self.report_sources, partitions=partitions)
+            return build_report(sources, since_ms, until_ms, kind="nightly", report_id=report_id)
 
     def _learn(self) -> None:
         try:
