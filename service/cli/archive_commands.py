@@ -110,7 +110,8 @@ def retention(as_json: bool) -> None:
         if not runtime.store.acquire_lease(LEASE, holder, now, lease_ms):
             raise click.ClickException("the nightly job holds its lease (a report or retention is running); try later")
         try:
-            done = [result.as_dict() for result in runtime.retention.run(now)]
+            renew = lambda: runtime.store.renew_lease(LEASE, holder, runtime.clock.now_ms(), lease_ms)  # noqa: E731
+            done = [result.as_dict() for result in runtime.retention.run(now, renew)]
         finally:
             runtime.store.release_lease(LEASE, holder)
         directory = runtime.retention.policy.directory

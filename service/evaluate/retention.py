@@ -104,12 +104,18 @@ class Retention:
             return []
         return list(range(min(oldest) // DAY_MS * DAY_MS, cutoff, DAY_MS))
 
-    def run(self, now_ms: int | None = None) -> list[DayResult]:
-        """Archive and delete every expired day; what was done, per day and unit with work."""
+    def run(self, now_ms: int | None = None, keep: Callable[[], bool] | None = None) -> list[DayResult]:
+        """Archive and delete every expired day; what was done, per day and unit with work.
+
+        ``keep``: renews the caller's lease, False once it is lost — checked before each day,
+        so two runs never work on the same day (a day's work must fit in the lease)."""
         now_ms = self.clock.now_ms() if now_ms is None else int(now_ms)
         done = []
         for unit in UNITS:
             for start in self.expired_days(unit, now_ms):
+                if keep is not None and not keep():
+                    log.warning("retention: the lease was lost; stopping before %s (%s)", day_name(start), unit)
+                    return done
                 result = self.day(unit, start, now_ms)
                 if result.archived or result.deleted:
                     done.append(result)

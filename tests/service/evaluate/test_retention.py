@@ -166,3 +166,13 @@ def test_a_user_forgotten_after_archiving_is_linked_to_no_one_in_what_is_built_f
     decisions = list(Forgetting(runtime.privacy.forgotten_at).decisions([{**doc, "kind": "slate"} for doc in archived]))
     assert len(archived) == 2 and len(kept) == 1 and kept[0]["user"] != TOMBSTONE
     assert sorted(d["user"] == TOMBSTONE for d in decisions) == [False, True]
+
+
+def test_a_run_that_lost_its_lease_stops_before_the_next_day(logged: tuple[Any, int], tmp_path: Path) -> None:
+    app, start = logged
+    runtime = app.extensions["elicit"]
+    answers = iter([True, True, False])  # the lease holds for two days, then is lost
+    done = runtime.retention.run(start + DAYS * DAY + 2 * 3_600_000, keep=lambda: next(answers))
+    assert [r.day for r in done] == ["2026-01-01", "2026-01-02"]
+    assert runtime.store.count_decisions({"t": {"$lt": start + 2 * DAY}}) == 0
+    assert runtime.store.count_decisions({"t": {"$lt": start + 3 * DAY}}) == PER_DAY  # day 3 left for the holder

@@ -109,14 +109,14 @@ def test_retention_runs_after_the_nights_under_the_same_lease(make_app: Any, clo
     runtime = make_app(REPORT_ENABLED=True).extensions["elicit"]
     scheduler = runtime.report_scheduler
     assert scheduler.run_due() == []  # the schedule starts now
-    seen: list[tuple[int, str | None]] = []
-    scheduler.after = lambda now: seen.append((now, runtime.store.locks.find_one({"_id": LEASE})["holder"]))
+    seen: list[tuple[int, str | None, bool]] = []
+    scheduler.after = lambda now, keep: seen.append((now, runtime.store.locks.find_one({"_id": LEASE})["holder"], keep()))
     clock.set(T0 + DAY_MS + 3 * 3_600_000)
     other = runtime.store.acquire_lease(LEASE, "another-worker", clock.now_ms(), 60_000)
     assert other and scheduler.run_due() == [] and seen == []  # no lease: neither the report nor retention
     runtime.store.release_lease(LEASE, "another-worker")
     assert scheduler.run_due() == ["nightly-2026-01-01", "nightly-2026-01-02"]
-    assert seen == [(clock.now_ms(), scheduler.holder)]  # once, after the reports, while this worker held the lease
-    scheduler.after = lambda now: 1 / 0  # a failing retention leaves the stored reports alone
+    assert seen == [(clock.now_ms(), scheduler.holder, True)]  # once, after the reports, holding the lease (renewable)
+    scheduler.after = lambda now, keep: 1 / 0  # a failing retention leaves the stored reports alone
     clock.advance(86_400)
     assert scheduler.run_due() == ["nightly-2026-01-03"]
