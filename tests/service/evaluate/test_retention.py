@@ -51,6 +51,28 @@ def logged(make_app: Any, clock: Any, tmp_path: Path) -> tuple[Any, int]:
     return app, make_days(app, clock)
 
 
+@pytest.fixture
+def copied(make_app: Any, clock: Any, tmp_path: Path) -> tuple[Any, int]:
+    """The same 100 days, fast: one day through the API, its stored decisions and outcomes
+    copied to the other 99 days (new ids, times shifted by whole days)."""
+    app = make_app(ARCHIVE_DIR=str(tmp_path / "archive"))
+    client, store = app.test_client(), app.extensions["elicit"].store
+    start = clock.now_ms() // DAY * DAY
+    pool = [{"id": c["id"], "features": c["features"]} for c in candidates(6)]
+    for i in range(PER_DAY):
+        body = client.post("/v1/slates", json={"user_id": f"u{i}", "candidates": pool, "slots": 2}).get_json()
+        client.post(f"/v1/slates/{body['event_id']}/outcomes",
+                    json={"outcomes": [{"item_id": body["slate"][0]["item_id"], "type": "consume"}]})
+        clock.advance(3600)
+    decisions, outcomes = list(store.decisions.find({})), list(store.db["outcomes"].find({}))
+    for day in range(1, DAYS):
+        shift = day * DAY
+        store.decisions.insert_many([{**d, "_id": f"{d['_id']}-{day}", "t": d["t"] + shift} for d in decisions])
+        store.db["outcomes"].insert_many([{**o, "_id": f"{o['_id']}-{day}", "event_id": f"{o['event_id']}-{day}",
+                                           "t": o["t"] + shift} for o in outcomes])
+    return app, start
+
+
 def _ope(runner: Any, *args: str) -> list[dict[str, Any]]:
     result = runner.invoke(main, ["ope", "--json", "--policy", "logged", "--policy", "uniform", *args])
     assert result.exit_code == 0, result.output
@@ -123,11 +145,11 @@ Retention(RetentionStore(store), RetentionPolicy({"log": 90, "feedback": 0}, Pat
 
 @pytest.mark.parametrize("stop_at", ["archived", "deleted:decisions"])
 def test_a_job_killed_between_archive_and_delete_loses_and_duplicates_nothing(
-        logged: tuple[Any, int], mongo_uri: str, db_name: str, tmp_path: Path, stop_at: str) -> None:
+        copied: tuple[Any, int], mongo_uri: str, db_name: str, tmp_path: Path, stop_at: str) -> None:
     """A real process killed with SIGKILL at an injected point: after the first day's part is
     complete (``archived``: nothing deleted yet) or half-way through deleting it
     (``deleted:decisions``: its outcomes still in the store). The next run finishes the job."""
-    app, start = logged
+    app, start = copied
     store = app.extensions["elicit"].store
     archive = tmp_path / "killed"
     now = start + DAYS * DAY + 2 * 3_600_000
@@ -168,8 +190,8 @@ def test_a_user_forgotten_after_archiving_is_linked_to_no_one_in_what_is_built_f
     assert sorted(d["user"] == TOMBSTONE for d in decisions) == [False, True]
 
 
-def test_a_run_that_lost_its_lease_stops_before_the_next_day(logged: tuple[Any, int], tmp_path: Path) -> None:
-    app, start = logged
+def test_a_run_that_lost_its_lease_stops_before_the_next_day(copied: tuple[Any, int], tmp_path: Path) -> None:
+    app, start = copied
     runtime = app.extensions["elicit"]
     answers = iter([True, True, False])  # the lease holds for two days, then is lost
     done = runtime.retention.run(start + DAYS * DAY + 2 * 3_600_000, keep=lambda: next(answers))
