@@ -11,6 +11,12 @@ report's process and of the store during the build, and the load average around 
 
     .venv/bin/python bench/bench_report.py [sizes ...]   (default: 100000 1000000)
     .venv/bin/python bench/bench_report.py --no-store 1000000
+    .venv/bin/python bench/bench_report.py --workers 2 1000000
+
+``--workers N``: after the single-process build, the same report again with its slate pass
+in time partitions on a Dask ``LocalCluster`` of N processes (service/reports/partitions.py;
+needs elicit[dask]) — its time (the cluster's start-up apart), the speedup, and the largest
+relative difference between the two reports' numbers.
 
 ``--no-store``: the report's own part alone, at sizes the embedded store cannot hold in
 a bench's time: the window's slate decisions are the same clones, made in memory as the
@@ -67,7 +73,38 @@ def peak_mb(pid: int | str = "self") -> float | None:
     return None
 
 
-def run_one(size: int) -> dict[str, float]:
+def largest_difference(a: Any, b: Any) -> float:
+    """The largest relative difference between two reports' numbers (structure must match)."""
+    if isinstance(a, dict):
+        skip = {"_id", "created_at", "build_seconds"}
+        return max([largest_difference(a[k], b[k]) for k in a if k not in skip] or [0.0])
+    if isinstance(a, list):
+        return max([largest_difference(x, y) for x, y in zip(a, b)] or [0.0])
+    if isinstance(a, float) and isinstance(b, float) and a != b:
+        return abs(a - b) / max(abs(a), abs(b), 1e-300)
+    if a != b and not (isinstance(a, float) and isinstance(b, float)):
+        raise SystemExit(f"the partitioned report differs: {a!r} != {b!r}")
+    return 0.0
+
+
+def run_partitioned(runtime: Any, since: int, single: dict[str, Any], workers: int) -> dict[str, float]:
+    from dataclasses import replace
+
+    from service.reports.partitions import dask_partitions
+
+    started = time.perf_counter()
+    with dask_partitions(workers=workers) as partitions:
+        cluster_s = time.perf_counter() - started
+        load = os.getloadavg()
+        started = time.perf_counter()
+        report = build_report(replace(runtime.report_sources, partitions=partitions), since, since + DAY_MS,
+                              kind="nightly", report_id="bench")
+        dask_s = time.perf_counter() - started
+    return {"workers": workers, "cluster_s": cluster_s, "dask_s": dask_s, "dask_load_before": load[0],
+            "dask_load_after": os.getloadavg()[0], "largest_difference": largest_difference(single, report)}
+
+
+def run_one(size: int, workers: int = 0) -> dict[str, float]:
     with bench_runtime() as (runtime, clock):
         templates = real_decisions(runtime, clock, 200, candidates=30, slots=5)
         runtime.store.decisions.delete_many({})
@@ -94,7 +131,8 @@ def run_one(size: int) -> dict[str, float]:
         except Exception as exc:  # noqa: BLE001 — an extra figure: losing it must not lose the build's
             print(f"(the plain read of {size} decisions failed: {exc!r})", file=sys.stderr)
             read_s = None
-    return {"size": size, "insert_s": insert_s, "build_s": build_s, "read_s": read_s, **peaks}
+        partitioned = run_partitioned(runtime, since, report, workers) if workers else {}
+    return {"size": size, "insert_s": insert_s, "build_s": build_s, "read_s": read_s, **peaks, **partitioned}
 
 
 class ClonedSlates:
@@ -154,14 +192,23 @@ def run_no_store(size: int) -> None:
           f"the report's own part {(build_s - making_s) / size * 1e6:.0f} µs/decision", flush=True)
 
 
-def run(sizes: list[int], show: bool = False) -> list[dict[str, float]]:
+def run(sizes: list[int], show: bool = False, workers: int = 0) -> list[dict[str, float]]:
     """Every size in turn; ``show`` prints each row as it completes (a long run keeps what it measured)."""
     rows = []
     for size in sizes:
-        rows.append(run_one(size))
+        rows.append(run_one(size, workers))
         if show:
             print_rows(rows[-1:], header=len(rows) == 1, flush=True)
+            if workers:
+                print_partitioned(rows[-1])
     return rows
+
+
+def print_partitioned(row: dict[str, float]) -> None:
+    print(f"{row['size']:>10.0f} decisions, slate pass on Dask, {row['workers']:.0f} workers: report {row['dask_s']:.1f} s "
+          f"beside {row['build_s']:.1f} s in one process (x{row['build_s'] / row['dask_s']:.2f}); cluster start "
+          f"{row['cluster_s']:.1f} s apart; largest relative difference {row['largest_difference']:.1e}; "
+          f"load {row['dask_load_before']:.1f}–{row['dask_load_after']:.1f}", flush=True)
 
 
 def print_rows(rows: list[dict[str, float]], header: bool = True, flush: bool = False) -> None:
@@ -183,5 +230,7 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--no-store"]:
         for size in sys.argv[2:] or ["1000000"]:
             run_no_store(int(size))
+    elif sys.argv[1:2] == ["--workers"]:
+        run([int(arg) for arg in sys.argv[3:]] or [1_000_000], show=True, workers=int(sys.argv[2]))
     else:
         run([int(arg) for arg in sys.argv[1:]] or [100_000, 1_000_000], show=True)

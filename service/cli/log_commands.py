@@ -21,10 +21,12 @@ from service.cli.params import Finite
 @click.option("--metric", type=click.Choice(["reward", "answered", "annoyed"]), default="reward", show_default=True,
               help="Prompts only: value, answer rate or annoyance rate.")
 @click.option("--from-jsonl", "from_jsonl", type=click.File("r"), default=None, help="Evaluate an exported JSONL log instead.")
+@click.option("--from-archive", "from_archive", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Evaluate the decisions archived by retention in this directory instead (ARCHIVE_DIR).")
 @click.option("--alpha", type=Finite(0, 1, low_open=True, high_open=True), default=0.05, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def ope(kind: str, since: str | None, until: str | None, policies: tuple[str, ...], metric: str, from_jsonl: Any,
-        alpha: float, as_json: bool) -> None:
+        from_archive: str | None, alpha: float, as_json: bool) -> None:
     """Off-policy value of each named policy on the logged decisions."""
     from service.evaluate.policy_values import evaluate_prompts, evaluate_slates
     from service.evaluate.targets import prompt_targets, slate_targets
@@ -42,7 +44,11 @@ def ope(kind: str, since: str | None, until: str | None, policies: tuple[str, ..
             )
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
-        if from_jsonl is not None:
+        if from_archive is not None:
+            from service.cli.archive_commands import archived_decisions
+
+            source = archived_decisions(from_archive, kind, parse_time(since, 0), parse_time(until, runtime.clock.now_ms()))
+        elif from_jsonl is not None:
             records = [r for r in _read_jsonl(from_jsonl) if r.get("kind") == kind and r.get("learn_version") is not None]
             source: Any = lambda: records  # noqa: E731
         else:
@@ -127,8 +133,17 @@ def berserk(day: str, as_json: bool) -> None:
 @click.option("--until", default=None, help="ISO date/time or epoch ms (default: now)")
 @click.option("--json", "json_file", type=click.File("w"), default=None, help="Also write the report's JSON here.")
 @click.option("--html", "html_file", type=click.File("w"), default=None, help="Also write the report's HTML page here.")
-def report(since: str | None, until: str | None, json_file: Any, html_file: Any) -> None:
+@click.option("--from-archive", "from_archive", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Report on the decisions archived by retention in this directory (restored into a scratch database).")
+@click.option("--workers", type=click.IntRange(0, 256), default=0, show_default=True,
+              help="Run the slate pass in partitions on a local Dask cluster of this many processes (0: one pass here; "
+                   "REPORT_DASK_SCHEDULER: that cluster). Needs elicit[dask].")
+def report(since: str | None, until: str | None, json_file: Any, html_file: Any, from_archive: str | None,
+           workers: int) -> None:
     """Build the off-policy report now (as the nightly job does), store it, print its verdicts."""
+    from contextlib import ExitStack
+    from dataclasses import replace
+
     from tqdm import tqdm
 
     from bandit.errors import InvalidInput
@@ -138,9 +153,21 @@ def report(since: str | None, until: str | None, json_file: Any, html_file: Any)
     try:
         until_ms = parse_time(until, runtime.clock.now_ms())
         since_ms = parse_time(since, until_ms - int(runtime.config["REPORT_WINDOW_DAYS"]) * 86_400_000)
-        with tqdm(unit="decision", desc="report", delay=2.0, file=sys.stderr) as bar:  # shows on long runs only
+        cluster = ExitStack()
+        address = runtime.config.get("REPORT_DASK_SCHEDULER")
+        if workers or address:  # the slate pass in partitions on Dask (service/reports/partitions.py)
+            from service.reports.partitions import dask_partitions
+
+            partitions = cluster.enter_context(dask_partitions(workers or None, None if workers else address))
+            runtime.report_sources = replace(runtime.report_sources, partitions=partitions)
+        with cluster, tqdm(unit="decision", desc="report", delay=2.0, file=sys.stderr) as bar:  # shows on long runs only
             try:
-                document = build_report(runtime.report_sources, since_ms, until_ms, progress=bar)
+                if from_archive is not None:
+                    from service.cli.archive_commands import report_from_archive
+
+                    document = report_from_archive(runtime, from_archive, since_ms, until_ms, bar)
+                else:
+                    document = build_report(runtime.report_sources, since_ms, until_ms, progress=bar)
             except InvalidInput as exc:
                 raise click.ClickException(str(exc)) from exc
         runtime.store.insert_report(document)

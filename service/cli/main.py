@@ -12,9 +12,12 @@ from typing import Any
 import click
 
 from bandit.errors import ElicitError
+from service.cli.archive_commands import retention
+from service.cli.doctor import doctor
 from service.cli.experiments import experiments
 from service.cli.keys import keys
 from service.cli.log_commands import berserk, export, ope, report
+from service.cli.models import models
 from service.cli.offline import offline_runtime
 from service.cli.params import PORT, Finite
 from service.core.config import load_config
@@ -173,6 +176,9 @@ main.add_command(keys)  # `elicit keys create|list|revoke` (service/cli/keys.py)
 main.add_command(experiments)  # `elicit experiments list|show|start|stop` (service/cli/experiments.py)
 for command in (ope, export, berserk, report):  # over the log (service/cli/log_commands.py)
     main.add_command(command)
+main.add_command(retention)  # archive and delete expired days (service/cli/archive_commands.py)
+main.add_command(doctor)  # what is wrong with this deployment (service/cli/doctor.py)
+main.add_command(models)  # model snapshots to files and back (service/cli/models.py)
 
 
 if __name__ == "__main__":

@@ -99,6 +99,12 @@ DEFAULTS: dict[str, Any] = {
     "STATE_WRITE_LINGER_S": 0.0,  # wall seconds a batch of satiation updates waits for more users
     "SHUTDOWN_FLUSH_S": 10.0,  # graceful shutdown ships the spool for at most this long
     "LOG_FORMAT": "json",  # "json" (one object per line) or "text"
+    # retention (service/evaluate/retention.py): expired UTC days are archived, verified, then deleted
+    "RETENTION_DAYS": 90,  # decisions and outcomes; 0: keep forever
+    "FEEDBACK_RETENTION_DAYS": 0,  # explicit feedback; 0: keep forever (public feedback is served back)
+    "ARCHIVE_DIR": None,  # None: DATA_DIR/archive/DB
+    "DOCTOR_MIN_SPOOL_FREE_BYTES": 256 << 20,  # `elicit doctor`: less free space at SPOOL_DIR is a problem
+    "REPORT_DASK_SCHEDULER": None,  # address of a dask.distributed scheduler for the report's partitions
 }
 
 _NUMERIC = {key for key, value in DEFAULTS.items() if isinstance(value, (int, float)) and not isinstance(value, bool)}

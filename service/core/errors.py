@@ -26,9 +26,10 @@ JSON problem body with the HTTP status written next to it here
     ├── StoreError                     500  MongoDB failed in a way that is our fault
     │   └── StoreUnavailable           503  MongoDB cannot be reached; retry later
     │       └── SpoolFull              503  ... and the local spool that stands in for it is full
-    └── LearnerStopped                 500  a learner pass ended without publishing
-        ├── LeaseLost                  500  the learner lease passed to another process mid-pass
-        └── ClaimsLost                 500  a claim of the pass never became durable
+    ├── LearnerStopped                 500  a learner pass ended without publishing
+    │   ├── LeaseLost                  500  the learner lease passed to another process mid-pass
+    │   └── ClaimsLost                 500  a claim of the pass never became durable
+    └── ArchiveError                   500  an archive part is incomplete or does not match its manifest
 """
 
 from __future__ import annotations
@@ -119,3 +120,8 @@ class ClaimsLost(LearnerStopped):
     """A claim of this pass never became durable (``Store.confirm_claims``); nothing was published."""
 
     code = "claims_lost"
+
+
+class ArchiveError(ElicitError):
+    """An archive part (service/evaluate/archive.py) is incomplete or does not match its
+    manifest: nothing is deleted on its strength."""

@@ -61,6 +61,8 @@ class ReportSources:
     catalogue: CatalogueStore
     #: experiment definitions and their decisions (None: the section says so)
     experiments: ExperimentStore | None = None
+    #: runs the slate pass in time partitions (service/reports/partitions.py); None: one pass here
+    partitions: Any = None
 
 
 @dataclass

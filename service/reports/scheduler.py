@@ -64,8 +64,12 @@ def _ms(moment: dt.datetime) -> int:
 class ReportScheduler:
     """Due nights, the lease, and the APScheduler wiring for one worker."""
 
-    def __init__(self, store: Store, config: Mapping[str, Any], clock: Clock, build: Builder) -> None:
+    def __init__(self, store: Store, config: Mapping[str, Any], clock: Clock, build: Builder,
+                 after: Callable[[int, Callable[[], bool]], Any] | None = None) -> None:
         self.store = store
+        # run under the same lease once the due nights are stored: retention (service/evaluate/retention.py),
+        # given the time and a callable that renews the lease (False once lost)
+        self.after = after
         self.config = config
         self.clock = clock
         self.build = build
@@ -122,10 +126,18 @@ class ReportScheduler:
                     if self.store.insert_report(report):
                         stored.append(night.report_id)
                         log.info("nightly report %s stored", night.report_id)
+                if self.after is not None:
+                    try:
+                        self.after(now_ms, self._renew)
+                    except Exception:  # the reports are stored; the job is retried next night
+                        log.exception("nightly job after the reports (retention) failed")
             finally:
                 if not self.store.release_lease(LEASE, self.holder):
                     log.warning("nightly report: the lease expired while building; another worker may have run")
             return stored
+
+    def _renew(self) -> bool:
+        return self.store.renew_lease(LEASE, self.holder, self.clock.now_ms(), self.lease_ms)
 
     def _wake(self) -> None:
         try:

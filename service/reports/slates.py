@@ -19,11 +19,10 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 from scipy import stats
 
 from bandit.errors import InvalidInput
-from bandit.ope import CascadeIPS, SNCascadeIPS, StreamingDiagnostics, StreamingEstimate
+from bandit.ope import StreamingEstimate
 from bandit.ope.design import Design, design_concern
 from bandit.ope.diagnostics import MIN_EFFECTIVE_SAMPLE
 from bandit.ope.evidence import Evidence
@@ -33,13 +32,12 @@ from policies.recalling_model import RecallingModel
 from policies.slate_baselines import CapFreeGreedySlatePolicy, MostPopularSlatePolicy
 from policies.slates import LearnedSlatePolicy, SlatePolicy, UniformSlatePolicy
 from service.evaluate.policy_values import CHUNK
-from service.evaluate.slate_design import design_weight
 from service.evaluate.targets import POPULARITY_LOOKBACK_DAYS, popularity_table
 from service.log.decisions import evaluation_query
 from service.reports.context import ReportContext, covers_zero, interval_dict, verdict
 from service.reports.pooled import record
 from service.reports.replay_sample import ReplaySample
-from service.reports.slate_block import SlateBlock
+from service.reports.slate_pass import SlatePass, sampled_targets
 from service.reports.window_pass import joined_chunks
 
 DESCRIPTIONS = {
@@ -84,74 +82,33 @@ def _estimate(summary: StreamingEstimate, alpha: float) -> dict[str, float | Non
         return {"value": None, "low": None, "high": None}
 
 
-def sampled_targets(targets: Mapping[str, SlatePolicy | None]) -> list[str]:
-    """Targets replayed one slot at a time (a VW model behind them): those the report
-    replays on :class:`ReplaySample` only; the others are vectorised over every decision."""
-    return [name for name, target in targets.items() if target is not None and not hasattr(target, "served_probabilities")]
-
-
 def evaluate(ctx: ReportContext, targets: Mapping[str, SlatePolicy | None], sample: ReplaySample) -> list[dict[str, Any]]:
-    """Values, diagnostics and differences from the live policy, in one pass over the log.
+    """Values, diagnostics and differences from the live policy, in one pass over the log
+    (:class:`SlatePass`), or in time partitions merged (``ctx.sources.partitions``).
 
     The pass reads every slate decision of the window once: all of them feed the data
     health tally (left in ``ctx.shared`` for that section), the joined ones the estimates.
     """
-    estimators = (CascadeIPS(), SNCascadeIPS())
-    sums = {name: [StreamingEstimate(e) for e in estimators] for name in targets}
-    weights = {name: StreamingDiagnostics() for name in targets}
-    differences: dict[str, Moments | None] = {name: None for name in targets}
-    # what the propensities promise about each target's weights, on the decisions read whole
-    design = {name: [Design(), 0] for name in targets if targets[name] is not None}
     on_sample = set(sampled_targets(targets))
-    read = 0
-
-    def consume(chunk: list[Any]) -> None:
-        nonlocal read
-        part = sample.among(read, read + len(chunk))
-        read += len(chunk)
-        if light and part.any():  # the sampled decisions are replayed by a model: read them whole
-            positions = np.flatnonzero(part)
-            whole = ctx.store.decisions_by_id([chunk[i]["_id"] for i in positions])
-            if len(whole) != len(positions):
-                raise RuntimeError("sampled decisions vanished from the store during the report")
-            for i, doc in zip(positions, whole):
-                chunk[i] = doc
-        block = SlateBlock.of(chunk)
-        replayed = block.replay_all({name: t for name, t in targets.items() if name not in on_sample})
-        if part.any():
-            replayed.update(block.replay_all({name: targets[name] for name in on_sample}, part))
-        live = {}
-        for name, p_target in replayed.items():
-            subset = part if name in on_sample else None
-            key = "all" if subset is None else "sample"
-            if key not in live:  # the live policy's per-decision values on the same decisions, for pairing
-                live[key] = estimators[0].columns(block.rows(block.p_log, subset))[0]
-            data = block.rows(p_target, subset)
-            sums[name] = [summary.update(data) for summary in sums[name]]
-            weights[name] = weights[name].update(data)
-            moments = Moments.of((estimators[0].columns(data)[0] - live[key])[None, :])
-            differences[name] = moments if differences[name] is None else differences[name] + moments
-        # The design weights on the sample (whole documents; a model target's questions are
-        # remembered from its replay just now): what the propensities promise, drawn or not.
-        for i in np.flatnonzero(part):
-            for name, sums_of in design.items():
-                found = design_weight(targets[name], chunk[i])  # type: ignore[arg-type]
-                if found is not None:
-                    sums_of[0] = sums_of[0] + found  # type: ignore[operator]
-                    sums_of[1] += 1  # type: ignore[operator]
-
     # Light documents (no features, satiation or distributions) unless every decision is
     # replayed by a model anyway: then whole ones, in the one read. The read's tally is
     # left for data health.
     light = not sample.complete and bool(on_sample)
-    for chunk in joined_chunks(ctx, "slate", CHUNK, light=light):
-        consume(chunk)
+    partitions = getattr(ctx.sources, "partitions", None)
+    if partitions is not None:
+        state = partitions.slates(ctx, sample, light)
+    else:
+        state = SlatePass(list(targets))
+        for chunk in joined_chunks(ctx, "slate", CHUNK, light=light):
+            state.consume(chunk, targets, sample, ctx.store.decisions_by_id if light else None)
+    sums, weights, differences = state.sums, state.weights, state.differences
+    design = {name: state.design.get(name, (Design(), 0)) for name in targets if targets[name] is not None}
     promised: dict[str, Design | None] = {}
     for name in targets:
         n = sums[name][0].n
         total, seen = design.get(name, (Design(float(n), float(n)), n))  # the live policy: weights of 1
         # measured on the decisions read whole (the sample), scaled to every decision valued
-        promised[name] = Design(n * total.second / seen, n * total.third / seen) if seen else None  # type: ignore[union-attr]
+        promised[name] = Design(n * total.second / seen, n * total.third / seen) if seen else None
         if name != "logged":  # per-decision differences from the live policy, pooled across nights
             record(ctx, f"slate.{name}", Evidence("mean", differences[name],
                                                   None if promised[name] is None else (promised[name],)))

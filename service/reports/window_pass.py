@@ -64,6 +64,12 @@ class KindTally:
                 self.smallest = min(self.smallest, *probabilities)
                 self.smallest_joint = min(self.smallest_joint, math.prod(probabilities))
 
+    def __add__(self, other: KindTally) -> KindTally:
+        """Both tallies' counts (a window read in partitions: service/reports/partitions.py)."""
+        return KindTally(self.kind, self.decisions + other.decisions, self.activated + other.activated,
+                         self.joined + other.joined, self.ignored + other.ignored, min(self.smallest, other.smallest),
+                         min(self.smallest_joint, other.smallest_joint))
+
     def result(self) -> dict[str, Any]:
         decisions, joined = self.decisions, self.joined
         return {

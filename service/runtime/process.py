@@ -26,6 +26,7 @@ from service.decide.prompts import PromptService
 from service.decide.slate_state import SlateUserState
 from service.decide.slates import SlateDecider
 from service.decide.state_writer import StateWriter
+from service.evaluate.retention import Retention, RetentionPolicy
 from service.learn.learner import Learner, SlateLearner
 from service.learn.lease import LearnerLease, LeasedLearner
 from service.learn.prompt_learner import PromptLearner
@@ -39,6 +40,7 @@ from service.store.experiments import ExperimentStore
 from service.store.keys import KeyDocuments, KeyStore
 from service.store.models import ModelRegistry
 from service.store.privacy import PrivacyStore
+from service.store.retention import RetentionStore
 from service.store.state import CatalogueStore, SlateHistoryStore, UserStateStore
 
 log = logging.getLogger("elicit")
@@ -119,7 +121,9 @@ class Runtime:
             self.history, self.catalogue, self.experiment_log,
         )
         self.scheduler: BackgroundScheduler | None = None
-        self.report_scheduler = ReportScheduler(self.store, config, self.clock, self._nightly_report)
+        self.retention = Retention(RetentionStore(self.store), RetentionPolicy.of(config), self.clock)
+        self.report_scheduler = ReportScheduler(self.store, config, self.clock, self._nightly_report,
+                                                after=self.retention.run)
         self.ready_error: str | None = None
         try:
             self.store.ensure_indexes()
@@ -149,7 +153,16 @@ class Runtime:
         self.scheduler = scheduler
 
     def _nightly_report(self, since_ms: int, until_ms: int, report_id: str) -> dict[str, Any]:
-        return build_report(self.report_sources, since_ms, until_ms, kind="nightly", report_id=report_id)
+        address = self.config.get("REPORT_DASK_SCHEDULER")
+        if not address:
+            return build_report(self.report_sources, since_ms, until_ms, kind="nightly", report_id=report_id)
+        from dataclasses import replace
+
+        from service.reports.partitions import dask_partitions
+
+        with dask_partitions(address=str(address)) as partitions:  # the slate pass on that cluster
+            sources = replace(self.report_sources, partitions=partitions)
+            return build_report(sources, since_ms, until_ms, kind="nightly", report_id=report_id)
 
     def _learn(self) -> None:
         try:

@@ -36,6 +36,7 @@ class Store(LearningOps, ArtifactOps):
     def __init__(
         self, uri: str, db_name: str, timeout_ms: int = 3000, write_concern: str | int = "majority", journal: bool = True
     ) -> None:
+        self.uri = uri  # another database on the same server: scratch copies (doctor, --from-archive)
         self.client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
             uri, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms, tz_aware=True
         )

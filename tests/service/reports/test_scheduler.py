@@ -103,3 +103,20 @@ def test_nothing_runs_when_disabled(make_app: Any, clock: ManualClock) -> None:
 def test_a_bad_report_hour_is_refused(make_app: Any, hour: int) -> None:
     with pytest.raises(ValueError, match="REPORT_HOUR"):
         make_app(REPORT_HOUR=hour)
+
+
+def test_retention_runs_after_the_nights_under_the_same_lease(make_app: Any, clock: ManualClock) -> None:
+    runtime = make_app(REPORT_ENABLED=True).extensions["elicit"]
+    scheduler = runtime.report_scheduler
+    assert scheduler.run_due() == []  # the schedule starts now
+    seen: list[tuple[int, str | None, bool]] = []
+    scheduler.after = lambda now, keep: seen.append((now, runtime.store.locks.find_one({"_id": LEASE})["holder"], keep()))
+    clock.set(T0 + DAY_MS + 3 * 3_600_000)
+    other = runtime.store.acquire_lease(LEASE, "another-worker", clock.now_ms(), 60_000)
+    assert other and scheduler.run_due() == [] and seen == []  # no lease: neither the report nor retention
+    runtime.store.release_lease(LEASE, "another-worker")
+    assert scheduler.run_due() == ["nightly-2026-01-01", "nightly-2026-01-02"]
+    assert seen == [(clock.now_ms(), scheduler.holder, True)]  # once, after the reports, holding the lease (renewable)
+    scheduler.after = lambda now, keep: 1 / 0  # a failing retention leaves the stored reports alone
+    clock.advance(86_400)
+    assert scheduler.run_due() == ["nightly-2026-01-03"]
