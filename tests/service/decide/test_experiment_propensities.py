@@ -73,7 +73,9 @@ def test_slates_in_the_over_reaction_arm(client: Any, runtime: Any) -> None:
             served[choice["slot"]][choice["item_id"]] += 1
             for item, probability in zip(choice["allowed"], choice["distribution"]):
                 expected[choice["slot"]][item] += probability
-    assert flooded > N // 4  # the cap really was lifted, and the flood used it
+    # Under the caps no slate holds three of cat0 (at most 2 per category): any share of such
+    # slates shows the lift; a tenth (measured ~25 %) leaves room for the draws.
+    assert flooded > N // 10
     for slot in range(3):
         p_value = chi_square(served[slot], expected[slot])
         print(f"over-reaction arm, slot {slot}: chi-square p = {p_value:.3f}")
