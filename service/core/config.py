@@ -96,6 +96,10 @@ DEFAULTS: dict[str, Any] = {
     "STATE_WRITE_LINGER_S": 0.0,  # wall seconds a batch of satiation updates waits for more users
     "SHUTDOWN_FLUSH_S": 10.0,  # graceful shutdown ships the spool for at most this long
     "LOG_FORMAT": "json",  # "json" (one object per line) or "text"
+    # offline evaluations and learning settings (issue 22): service/evaluate/progressive.py,
+    # service/learn/retrain.py
+    "APPLY_RETRAIN_DAYS": 2.0,  # an applied setting's model learns this many event-time days back
+    "EVALUATION_MIN_DECISIONS": 50_000,  # fewer joined decisions in the window → the evaluation is refused
 }
 
 _NUMERIC = {key for key, value in DEFAULTS.items() if isinstance(value, (int, float)) and not isinstance(value, bool)}

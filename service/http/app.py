@@ -10,7 +10,7 @@ from flask import Flask
 from service.core.config import check_mode, load_config
 from service.http import auth, logs, metrics, openapi, request_limits
 from service.http.error_handlers import register_error_handlers
-from service.http.routes import admin, feedback, health, items, personalizer, prompts, reports, slates
+from service.http.routes import admin, feedback, health, items, models, personalizer, prompts, reports, slates
 from service.runtime.process import Runtime
 
 
@@ -38,6 +38,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(feedback.bp)
     app.register_blueprint(items.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(models.bp)
     metrics.install(app, runtime)  # /metrics (service/http/metrics.py)
     openapi.install(app)  # /openapi.json from the same models (service/http/openapi.py)
     if settings["BACKGROUND_JOBS"]:

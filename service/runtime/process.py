@@ -28,6 +28,7 @@ from service.decide.state_writer import StateWriter
 from service.learn.learner import Learner, SlateLearner
 from service.learn.lease import LearnerLease, LeasedLearner
 from service.learn.prompt_learner import PromptLearner
+from service.learn.retrain import Retrainer
 from service.log.durable import DurableLog
 from service.log.spool import Spool
 from service.reports.build import build_report
@@ -37,6 +38,7 @@ from service.store import EmbeddedMongo, Store
 from service.store.keys import KeyDocuments, KeyStore
 from service.store.models import ModelRegistry
 from service.store.privacy import PrivacyStore
+from service.store.settings import SettingsStore
 from service.store.state import CatalogueStore, SlateHistoryStore, UserStateStore
 
 log = logging.getLogger("elicit")
@@ -105,6 +107,9 @@ class Runtime:
             SlateLearner(self.store, self.slate_models, config, self.clock),
             PromptLearner(self.store, self.prompt_models, config, self.clock),
         )
+        self.settings = SettingsStore(self.store.db)
+        self.retrainer = Retrainer(self.store, self.settings, self.learner.kinds, config, self.clock,
+                                   lambda kind: (self.slate_models if kind == "slate" else self.prompt_models).refresh())
         self.leased_learner = LeasedLearner(
             self.learner, LearnerLease(self.store, self.clock, float(config["LEARNER_LEASE_S"])), int(config["LEARN_BATCH"])
         )
