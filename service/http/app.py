@@ -10,7 +10,18 @@ from flask import Flask
 from service.core.config import check_mode, load_config
 from service.http import auth, logs, metrics, openapi, request_limits
 from service.http.error_handlers import register_error_handlers
-from service.http.routes import admin, feedback, health, items, models, personalizer, prompts, reports, slates
+from service.http.routes import (
+    admin,
+    evaluations,
+    feedback,
+    health,
+    items,
+    models,
+    personalizer,
+    prompts,
+    reports,
+    slates,
+)
 from service.runtime.process import Runtime
 
 
@@ -39,6 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(items.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(models.bp)
+    app.register_blueprint(evaluations.bp)
     metrics.install(app, runtime)  # /metrics (service/http/metrics.py)
     openapi.install(app)  # /openapi.json from the same models (service/http/openapi.py)
     if settings["BACKGROUND_JOBS"]:

@@ -34,6 +34,7 @@ from service.log.spool import Spool
 from service.reports.build import build_report
 from service.reports.context import ReportSources
 from service.reports.scheduler import ReportScheduler
+from service.runtime.evaluations import Evaluations
 from service.store import EmbeddedMongo, Store
 from service.store.keys import KeyDocuments, KeyStore
 from service.store.models import ModelRegistry
@@ -110,6 +111,7 @@ class Runtime:
         self.settings = SettingsStore(self.store.db)
         self.retrainer = Retrainer(self.store, self.settings, self.learner.kinds, config, self.clock,
                                    lambda kind: (self.slate_models if kind == "slate" else self.prompt_models).refresh())
+        self.evaluations = Evaluations(self.store, self.settings, self.learner.kinds, self.retrainer, config, self.clock)
         self.leased_learner = LeasedLearner(
             self.learner, LearnerLease(self.store, self.clock, float(config["LEARNER_LEASE_S"])), int(config["LEARN_BATCH"])
         )
