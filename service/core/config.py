@@ -98,6 +98,7 @@ DEFAULTS: dict[str, Any] = {
     "LOG_FORMAT": "json",  # "json" (one object per line) or "text"
     # offline evaluations and learning settings (issue 22): service/evaluate/progressive.py,
     # service/learn/retrain.py
+    "LEARNING_MODE": "online",  # "apprentice": slates serve the baseline (probability 1) while the model learns
     "APPLY_RETRAIN_DAYS": 2.0,  # an applied setting's model learns this many event-time days back
     "EVALUATION_MIN_DECISIONS": 50_000,  # fewer joined decisions in the window → the evaluation is refused
 }

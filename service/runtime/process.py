@@ -61,6 +61,8 @@ class Runtime:
         self.config = config
         if config["LEARNER"] not in ("in_process", "external"):
             raise ValueError(f"LEARNER must be in_process or external, got {config['LEARNER']!r}")
+        if config["LEARNING_MODE"] not in ("online", "apprentice"):
+            raise ValueError(f"LEARNING_MODE must be online or apprentice, got {config['LEARNING_MODE']!r}")
         self.clock: Clock = config.get("CLOCK") or SystemClock()
         self.embedded: EmbeddedMongo | None = None
         self.closed = False  # set by close()
