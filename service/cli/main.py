@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from bandit.errors import ElicitError
-from service.cli.evaluate import evaluate
+from service.cli.evaluate import evaluate, features
 from service.cli.keys import keys
 from service.cli.log_commands import berserk, export, ope, report
 from service.cli.offline import offline_runtime
@@ -157,6 +157,7 @@ main.add_command(keys)  # `elicit keys create|list|revoke` (service/cli/keys.py)
 for command in (ope, export, berserk, report):  # over the log (service/cli/log_commands.py)
     main.add_command(command)
 main.add_command(evaluate)  # offline evaluations of learning settings (service/cli/evaluate.py)
+main.add_command(features)  # feature importance by progressive validation (service/cli/evaluate.py)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from policies.prompts import LearnedPromptPolicy, NeverAsk, UniformPrompt
 from policies.slates import LearnedSlatePolicy, UniformSlatePolicy
 from service.core.clock import Clock
 from service.core.errors import ApplyRefused
+from service.evaluate.features import feature_importance
 from service.evaluate.policy_values import prompt_chunk, slate_chunk
 from service.evaluate.progressive import Decisions, Learning, Scored, fixed_value, progressive_value
 from service.evaluate.search import STAGES, Stage, staged_search
@@ -84,8 +85,18 @@ class Evaluations:
                                f"EVALUATION_MIN_DECISIONS = {needed}", field="since")
         return count
 
-    def run(self, kind: str, since_ms: int, until_ms: int, supplied: Mapping[str, str] | None = None) -> dict[str, Any]:
-        """The evaluation's result (synchronous); see the module doc."""
+    def features(self, kind: str, since_ms: int, until_ms: int, names: Sequence[str] | None = None,
+                 namespaces: bool = True) -> list[dict[str, Any]]:
+        """Feature importance under the live settings (service/evaluate/features.py)."""
+        self.check(kind, since_ms, until_ms, {})
+        decisions: Decisions = lambda: self.store.iter_decisions(evaluation_query(kind, since_ms, until_ms))  # noqa: E731
+        live_args = str(self.retrainer.live(kind)["vw_args"])
+        return feature_importance(decisions, self.learning(kind), live_args, kind, names, namespaces)
+
+    def run(self, kind: str, since_ms: int, until_ms: int, supplied: Mapping[str, str] | None = None,
+            features: bool = False) -> dict[str, Any]:
+        """The evaluation's result (synchronous); see the module doc. ``features``: with
+        feature importance under the live settings."""
         supplied = dict(supplied or {})
         count = self.check(kind, since_ms, until_ms, supplied)
         decisions: Decisions = lambda: self.store.iter_decisions(evaluation_query(kind, since_ms, until_ms))  # noqa: E731
@@ -108,30 +119,34 @@ class Evaluations:
         rows.append(_named(search.best, "optimized"))
         return {"kind": kind, "since": since_ms, "until": until_ms, "decisions": count,
                 "estimator": type(learning.estimator).__name__, "alpha": 0.05,
-                "policies": [row.as_dict() for row in rows], "search": search.stages}
+                "policies": [row.as_dict() for row in rows], "search": search.stages,
+                "features": self.features(kind, since_ms, until_ms) if features else None}
 
     def start(self, kind: str, since_ms: int, until_ms: int, supplied: Mapping[str, str] | None = None,
-              run: str = "manual", background: bool = True) -> dict[str, Any]:
+              run: str = "manual", background: bool = True, features: bool = False) -> dict[str, Any]:
         """Check the request now, store it as running and run it — in a background thread
         (the stored document is returned at once), or here (``background=False``: returned
         once done or failed)."""
         supplied = dict(supplied or {})
         self.check(kind, since_ms, until_ms, supplied)
         doc = {"_id": f"ev-{uuid.uuid4().hex[:12]}", "run": run, "kind": kind, "since": since_ms, "until": until_ms,
-               "settings": supplied, "status": "running", "created_at": self.clock.now_ms(), "result": None}
+               "settings": supplied, "features": features, "status": "running", "created_at": self.clock.now_ms(),
+               "result": None}
         self.settings.insert_evaluation(doc)
+        args = (doc["_id"], kind, since_ms, until_ms, supplied, features)
         if not background:
-            self._background(doc["_id"], kind, since_ms, until_ms, supplied)
+            self._background(*args)
             return self.get(doc["_id"])
-        thread = threading.Thread(target=self._background, args=(doc["_id"], kind, since_ms, until_ms, supplied),
+        thread = threading.Thread(target=self._background, args=args,
                                   name=f"evaluation-{doc['_id']}", daemon=True)
         self.threads[doc["_id"]] = thread
         thread.start()
         return doc
 
-    def _background(self, evaluation_id: str, kind: str, since_ms: int, until_ms: int, supplied: Mapping[str, str]) -> None:
+    def _background(self, evaluation_id: str, kind: str, since_ms: int, until_ms: int, supplied: Mapping[str, str],
+                    features: bool) -> None:
         try:
-            result = self.run(kind, since_ms, until_ms, supplied)
+            result = self.run(kind, since_ms, until_ms, supplied, features)
         except Exception as exc:
             log.exception("evaluation %s failed", evaluation_id)
             self.settings.update_evaluation(evaluation_id, {"status": "failed", "error": str(exc)})

@@ -34,6 +34,7 @@ class EvaluationRequest(BaseModel):
     until: Annotated[int, Field(ge=0, le=10**15)] | None = Field(None, description="epoch ms; default: now")
     settings: Annotated[dict[Annotated[str, Field(min_length=1, max_length=64)], Setting],
                         Field(max_length=10)] = Field(default_factory=dict, description="name → VW arguments to compare")
+    features: bool = Field(False, description="also feature importance under the live settings (a pass per feature)")
 
 
 class ApplyRequest(BaseModel):
@@ -80,7 +81,7 @@ def start() -> ResponseReturnValue:
     request = parse_model(EvaluationRequest, json_body())
     rt = runtime()
     since, until = window(request, rt.clock)
-    return jsonify(rt.evaluations.start(request.kind, since, until, request.settings)), 202
+    return jsonify(rt.evaluations.start(request.kind, since, until, request.settings, features=request.features)), 202
 
 
 @bp.get("/v1/evaluations")

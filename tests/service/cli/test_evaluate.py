@@ -25,3 +25,12 @@ def test_evaluate_values_every_policy_and_stores_the_evaluation(client: Any, run
 
     too_few = runner.invoke(main, ["evaluate", "--since", "0"], env={"ELICIT_EVALUATION_MIN_DECISIONS": "151"})
     assert too_few.exit_code == 1 and "EVALUATION_MIN_DECISIONS = 151" in too_few.output
+
+
+def test_features_prints_one_row_per_feature(client: Any, runtime: Any, clock: Any, runner: Any) -> None:
+    make_log(client, runtime, clock, 120, mid=60)
+    env = {"ELICIT_EVALUATION_MIN_DECISIONS": "100"}
+    result = runner.invoke(main, ["features", "--since", "0", "--feature", "item.x0", "--no-namespaces", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.output)
+    assert row["feature"] == "item.x0" and row["low"] <= row["drop"] <= row["high"]
