@@ -18,6 +18,7 @@ from service.http.routes import (
     items,
     models,
     personalizer,
+    personalizer_admin,
     prompts,
     reports,
     slates,
@@ -45,6 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(slates.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(personalizer.bp)
+    app.register_blueprint(personalizer_admin.bp)  # its fixed paths win over the catch-all (Werkzeug: static before variable)
     app.register_blueprint(prompts.bp)
     app.register_blueprint(feedback.bp)
     app.register_blueprint(items.bp)

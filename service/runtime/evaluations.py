@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bandit.errors import InvalidInput, NotFound
+from bandit.errors import Conflict, InvalidInput, NotFound
 from bandit.ope import IPS, CascadeIPS
 from policies.first_candidate import FirstCandidateSlatePolicy
 from policies.prompts import LearnedPromptPolicy, NeverAsk, UniformPrompt
@@ -123,13 +123,16 @@ class Evaluations:
                 "features": self.features(kind, since_ms, until_ms) if features else None}
 
     def start(self, kind: str, since_ms: int, until_ms: int, supplied: Mapping[str, str] | None = None,
-              run: str = "manual", background: bool = True, features: bool = False) -> dict[str, Any]:
+              run: str = "manual", background: bool = True, features: bool = False,
+              evaluation_id: str | None = None) -> dict[str, Any]:
         """Check the request now, store it as running and run it — in a background thread
         (the stored document is returned at once), or here (``background=False``: returned
         once done or failed)."""
         supplied = dict(supplied or {})
         self.check(kind, since_ms, until_ms, supplied)
-        doc = {"_id": f"ev-{uuid.uuid4().hex[:12]}", "run": run, "kind": kind, "since": since_ms, "until": until_ms,
+        if evaluation_id is not None and self.settings.evaluation(evaluation_id) is not None:
+            raise Conflict(f"evaluation {evaluation_id!r} exists already", field="evaluation_id")
+        doc = {"_id": evaluation_id or f"ev-{uuid.uuid4().hex[:12]}", "run": run, "kind": kind, "since": since_ms, "until": until_ms,
                "settings": supplied, "features": features, "status": "running", "created_at": self.clock.now_ms(),
                "result": None}
         self.settings.insert_evaluation(doc)

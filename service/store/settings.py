@@ -60,6 +60,10 @@ class SettingsStore:
         self.evaluations.update_one({"_id": evaluation_id}, {"$set": fields})
 
     @_mapped
+    def delete_evaluation(self, evaluation_id: str) -> bool:
+        return self.evaluations.delete_one({"_id": evaluation_id}).deleted_count == 1
+
+    @_mapped
     def evaluation(self, evaluation_id: str) -> dict[str, Any] | None:
         return self.evaluations.find_one({"_id": evaluation_id})
 

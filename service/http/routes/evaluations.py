@@ -55,7 +55,7 @@ class EvaluationList(BaseModel):
     evaluations: list[Evaluation]
 
 
-class Applied(BaseModel):
+class EvaluationApplied(BaseModel):
     model_config = ConfigDict(extra="allow")
     kind: str
     model_version: str
@@ -107,7 +107,7 @@ def page(evaluation_id: str) -> ResponseReturnValue:
 
 @bp.post("/v1/evaluations/<evaluation_id>/apply")
 @endpoint(summary="Make the chosen setting live if its value and lower bound beat the live setting's",
-          body=ApplyRequest, responses={200: Applied}, errors=(404, 409, 422), error_model=ApplyError, **_ADMIN)
+          body=ApplyRequest, responses={200: EvaluationApplied}, errors=(404, 409, 422), error_model=ApplyError, **_ADMIN)
 def apply(evaluation_id: str) -> ResponseReturnValue:
     request = parse_model(ApplyRequest, json_body())
     return jsonify(runtime().evaluations.apply(evaluation_id, request.policy))

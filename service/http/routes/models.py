@@ -62,7 +62,7 @@ class SettingsExport(BaseModel):
     prompt: LiveSettings
 
 
-class Applied(BaseModel):
+class AppliedSetting(BaseModel):
     kind: Kind
     model_version: str
     vw_args: str
@@ -72,7 +72,7 @@ class Applied(BaseModel):
 
 
 class SettingsApplied(BaseModel):
-    applied: list[Applied]
+    applied: list[AppliedSetting]
 
 
 @bp.get("/models/<model_id>/file")
