@@ -97,3 +97,21 @@ def test_an_evaluation_needs_enough_decisions(make_app: Any, clock: Any) -> None
     bad = client.post("/v1/evaluations", json={"settings": {"x": "--ccb_explore_adf -d /etc/passwd"}})
     assert bad.status_code == 422 and bad.get_json()["field"] == "settings.x"
     assert client.get("/v1/evaluations/ev-nope").status_code == 404
+
+
+def test_prompt_evaluations_value_every_policy_out_of_sample(make_app: Any) -> None:
+    """The prompt path: IPS over prompt decisions, the learned policy with the serving floor."""
+    from tests.service.reports.prompt_logs import START_MS, prompt_log
+
+    app = make_app(EVALUATION_MIN_DECISIONS=300)
+    runtime = app.extensions["elicit"]
+    # Graded prompts are answered half the time, single ones a fifth: the truth of "never" is 0.
+    prompt_log(runtime.store, START_MS, 400, np.random.default_rng(4), lambda fmt, vis: 0.5 if fmt == "graded" else 0.2)
+    runtime.evaluations.stages = (Stage("cb_type", ("ips", "mtr"), "cb_type"),)
+    result = runtime.evaluations.run("prompt", START_MS, START_MS + 86_400_000)
+    rows = {row["name"]: row for row in result["policies"]}
+    assert result["estimator"] == "IPS" and result["decisions"] == 400
+    assert set(rows) == {"logged", "uniform", "baseline", "live", "optimized"}
+    assert rows["baseline"]["value"] == 0.0 and rows["baseline"]["vw_args"] is None  # never asking earns no_prompt's 0
+    assert rows["live"]["vw_args"] == runtime.config["PROMPT_VW_ARGS"]
+    assert all(row["low"] <= row["value"] <= row["high"] for row in rows.values())
