@@ -100,7 +100,8 @@ DEFAULTS: dict[str, Any] = {
     # service/learn/retrain.py
     "LEARNING_MODE": "online",  # "apprentice": slates serve the baseline (probability 1) while the model learns
     "APPLY_RETRAIN_DAYS": 2.0,  # an applied setting's model learns this many event-time days back
-    "EVALUATION_MIN_DECISIONS": 50_000,  # fewer joined decisions in the window → the evaluation is refused
+    "EVALUATION_MIN_DECISIONS": 50_000,
+    "AUTO_OPTIMIZE_DAYS": 0.0,  # > 0: evaluate and apply-if-better every this many days (0: off)  # fewer joined decisions in the window → the evaluation is refused
 }
 
 _NUMERIC = {key for key, value in DEFAULTS.items() if isinstance(value, (int, float)) and not isinstance(value, bool)}

@@ -34,6 +34,7 @@ from service.log.spool import Spool
 from service.reports.build import build_report
 from service.reports.context import ReportSources
 from service.reports.scheduler import ReportScheduler
+from service.runtime.auto_optimize import AutoOptimizer
 from service.runtime.evaluations import Evaluations
 from service.store import EmbeddedMongo, Store
 from service.store.keys import KeyDocuments, KeyStore
@@ -114,6 +115,7 @@ class Runtime:
         self.retrainer = Retrainer(self.store, self.settings, self.learner.kinds, config, self.clock,
                                    lambda kind: (self.slate_models if kind == "slate" else self.prompt_models).refresh())
         self.evaluations = Evaluations(self.store, self.settings, self.learner.kinds, self.retrainer, config, self.clock)
+        self.auto_optimizer = AutoOptimizer(self.store, self.settings, self.evaluations, config, self.clock)
         self.leased_learner = LeasedLearner(
             self.learner, LearnerLease(self.store, self.clock, float(config["LEARNER_LEASE_S"])), int(config["LEARN_BATCH"])
         )
@@ -147,6 +149,8 @@ class Runtime:
             scheduler.add_job(self._learn, "interval", seconds=float(self.config["LEARN_INTERVAL_S"]), max_instances=1, coalesce=True)
         scheduler.add_job(self._refresh, "interval", seconds=float(self.config["MODEL_REFRESH_S"]), max_instances=1, coalesce=True)
         self.report_scheduler.attach(scheduler)
+        if self.auto_optimizer.enabled:  # hourly look: due once AUTO_OPTIMIZE_DAYS have passed (event time)
+            scheduler.add_job(self.auto_optimizer.wake, "interval", hours=1, max_instances=1, coalesce=True)
         scheduler.start()
         self.scheduler = scheduler
 

@@ -5,7 +5,7 @@ Learning settings live in ``settings`` (``_id`` = ``learning-<kind>``): the live
 arguments, where they came from, and the previous ones (the newest
 ``SETTINGS_HISTORY`` kept), so an apply can be undone. Evaluations live in ``evaluations``
 (``_id`` = the evaluation's id), status and result in one document; only the newest
-``EVALUATIONS_KEPT`` of a kind of run are kept.
+``EVALUATIONS_KEPT`` of each kind of run (``manual``, ``cli``, ``auto``) are kept.
 """
 
 from __future__ import annotations
@@ -58,6 +58,10 @@ class SettingsStore:
     @_mapped
     def update_evaluation(self, evaluation_id: str, fields: dict[str, Any]) -> None:
         self.evaluations.update_one({"_id": evaluation_id}, {"$set": fields})
+
+    @_mapped
+    def newest_evaluation(self, kind: str, run: str) -> dict[str, Any] | None:
+        return self.evaluations.find_one({"kind": kind, "run": run}, {"result": 0}, sort=[("created_at", -1)])
 
     @_mapped
     def delete_evaluation(self, evaluation_id: str) -> bool:
