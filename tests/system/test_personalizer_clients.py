@@ -232,13 +232,13 @@ def test_administration_client_policy_model_and_evaluations(serve: Any, clock: A
 
     personalizer, rng = client(url), np.random.default_rng(5)
     start = clock.now_ms()
-    for _ in range(1200):  # the group × genre log of tests/service/evaluate/test_evaluations.py
+    for _ in range(700):  # the group × genre log of tests/service/evaluate/test_evaluations.py
         group = "g0" if rng.random() < 0.7 else "g1"
         ranked = personalizer.rank({"contextFeatures": [{"group": group}], "actions": GENRE_ACTIONS})
         liked = (ranked["rewardActionId"][0] == "a") == (group == "g0")
         personalizer.reward(ranked["eventId"], {"value": float(rng.random() < (0.9 if liked else 0.1))})
     clock.advance(601)
-    assert runtime.learner.run_once().learned == 1200
+    assert runtime.learner.run_once().learned == 700
 
     exported = b"".join(admin.export_model())
     assert exported == runtime.slate_models.current()[0].to_bytes()
