@@ -76,6 +76,8 @@ class PromptTruth:
     response: str | None  # what the user did (None: nothing sent — not asked, or ignored)
     answered: dict[str, float]  # exact P(answer) for each asking action, in this user's state then
     reward: dict[str, float]  # exact expected prompt reward of every action (none included)
+    #: exact P(a like — up or double up) from what was served, in this user's state then (0: not asked)
+    like: float = 0.0
 
 
 @dataclass
@@ -89,6 +91,9 @@ class DriverResult:
     reports: list[str] = field(default_factory=list)  # nightly report ids stored, oldest first
     morning_models: list[ActionModel] = field(default_factory=list)  # the prompt model served as each day began
     consumed_per_slate_by_day: list[float] = field(default_factory=list)
+    #: (user, event time) of every slate served, and each user's arms as the service reported them
+    slate_times: list[tuple[int, int]] = field(default_factory=list)
+    arms: dict[int, dict[str, str]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=lambda: {"http": 0.0, "learn": 0.0, "report": 0.0})
 
 
@@ -168,6 +173,10 @@ class Driver:
         return list(self._pool.map(work, items))
 
     # --- the run --------------------------------------------------------------------------
+    def put_experiment(self, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Define a user-level experiment (the driver's key is an admin key)."""
+        return self._client().call("PUT", f"/v1/experiments/{name}", dict(body), (200,))
+
     def load_catalogue(self) -> None:
         items = self.population.catalogue
         for start in range(0, len(items), ITEMS_PER_PUT):
@@ -225,6 +234,7 @@ class Driver:
             self.result.consumed += sum(len(s.items) for s in sessions)
             for session in sessions:
                 self.result.served.append((session.event_id, tuple(session.served)))
+                self.result.slate_times.append((session.user, start))
             step = 0
             while live := [s for s in sessions if not s.done and step < len(s.items)]:
                 self.service.set_now(start + (step + 1) * MINUTE_MS)  # a prompt comes a minute after the item
@@ -255,7 +265,10 @@ class Driver:
         candidates = population.candidates(user, self.candidates)
         body = {"user_id": population.user_id(user), "context": population.session_context(user, now),
                 "candidates": [{"id": item["id"]} for item in candidates], "slots": self.slots, "event_id": event_id}
-        slate = self._client().call("POST", "/v1/slates", body, (201,))["slate"]
+        answer = self._client().call("POST", "/v1/slates", body, (201,))
+        slate = answer["slate"]
+        if answer.get("experiments"):
+            self.result.arms[user] = dict(answer["experiments"])
         outcomes = population.react_to_slate(user, slate, now) if slate else []
         if outcomes:
             self._client().call("POST", f"/v1/slates/{event_id}/outcomes", {"outcomes": outcomes}, (202,))
@@ -273,10 +286,12 @@ class Driver:
         # The truth in the user's state now, before the dice of this prompt are rolled.
         answered = {a: population.answer_probabilities(user, *a.split("/"), now)["answered"] for a in ASKING}
         reward = {a: expected_reward(population, user, a, now, self.rewards) for a in PROMPT_ACTIONS}
+        like = population.like_probability(user, item_id, decision["format"], decision["visibility"], now) \
+            if decision["ask"] else 0.0
         response = population.answer_prompt(user, item_id, decision["ask"], decision["format"],
                                              decision["visibility"], now)
         if response is not None:
             self._client().call("POST", f"/v1/prompts/{event_id}/response", {"response": response}, (202,))
         if response == "abandoned":
             session.done = True  # the user left: no more prompts in this session
-        return PromptTruth(event_id, user, now, action, response, answered, reward)
+        return PromptTruth(event_id, user, now, action, response, answered, reward, like)

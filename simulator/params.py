@@ -8,7 +8,10 @@ days or hours of event time, never wall-clock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
@@ -93,3 +96,37 @@ class SimulationParams:
 def _beta(mean: float, concentration: float) -> tuple[float, float]:
     # A degenerate mean (0 or 1) is allowed: everyone then has exactly that value.
     return (round(mean * concentration, 12), round((1.0 - mean) * concentration, 12))
+
+
+def overridden(params: SimulationParams, assignments: Sequence[str]) -> SimulationParams:
+    """``params`` with ``name=value`` assignments applied (``elicit demo --set``), each value
+    read as its field's type; an unknown name or an unreadable value is refused by name.
+
+    >>> overridden(SimulationParams(), ["burnt_multiplier=1", "users=50"]).burnt_multiplier
+    1.0
+    >>> overridden(SimulationParams(), ["colour=red"])
+    Traceback (most recent call last):
+    ...
+    ValueError: colour: not a simulation parameter (see simulator/params.py)
+    """
+    known = {f.name: f for f in fields(SimulationParams)}
+    changes: dict[str, Any] = {}
+    for assignment in assignments:
+        name, sep, text = assignment.partition("=")
+        name = name.strip()
+        if not sep or name not in known:
+            raise ValueError(f"{name or assignment}: not a simulation parameter (see simulator/params.py)")
+        current = getattr(params, name)
+        try:
+            if isinstance(current, tuple):
+                value: Any = tuple(type(current[0])(part) for part in text.split(","))
+            elif isinstance(current, bool):
+                value = text.strip().lower() in ("1", "true", "yes")
+            else:
+                value = type(current)(text)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {text!r} is not a {type(current).__name__}") from exc
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{name}: must be finite")
+        changes[name] = value
+    return replace(params, **changes)

@@ -156,6 +156,13 @@ class Population:
         return prompt_probabilities(self.params, traits.answer_propensity, traits.sensitivity, fmt, visibility,
                                     u.prompts_today(now_ms), u.burnt)
 
+    def like_probability(self, user: User | int, item_id: str, fmt: str, visibility: str, now_ms: int) -> float:
+        """Exact P(the prompt ends in a like — up or double up) in the user's state now (no dice)."""
+        u = self._user(user)
+        answered = self.answer_probabilities(u, fmt, visibility, now_ms)["answered"]
+        thumbs = thumb_probabilities(self.params, liking(u, self.by_id[item_id]), fmt)
+        return answered * (1.0 - thumbs["thumbs_down"])
+
     def answer_prompt(self, user: User | int, item_id: str, ask: bool, format: str | None,  # noqa: A002 (the API's name)
                       visibility: str | None, now_ms: int) -> str | None:
         """What the user does with a prompt decision: a thumb, ``dismissed``, ``abandoned`` or None.

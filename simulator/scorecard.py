@@ -106,7 +106,9 @@ class Scorecard:
 
     def __init__(self, decisions: Iterable[Mapping[str, Any]], truths: Iterable[PromptTruth]) -> None:
         by_id = {truth.event_id: truth for truth in truths}
-        self.decisions = [d for d in decisions if d["_id"] in by_id]  # a driver's decisions only
+        # A driver's decisions only, and not those whose visibility an experiment arm imposed
+        # (exploration.visibility): the other visibility had no chance there, so no estimate of it.
+        self.decisions = [d for d in decisions if d["_id"] in by_id and not (d.get("exploration") or {}).get("visibility")]
         self.truths = [by_id[d["_id"]] for d in self.decisions]
         self.p_log = np.asarray([d["chosen"]["probability"] for d in self.decisions], dtype=float)
         chosen = [d["chosen"]["action"] for d in self.decisions]

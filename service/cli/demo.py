@@ -19,7 +19,7 @@ import os
 import resource
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,12 +35,17 @@ from service.reports.html import render_html
 from service.runtime.process import Runtime
 from service.store import Store
 from simulator.driver import Driver, DriverResult
-from simulator.params import DAY_MS, START_MS
+from simulator.experiments import CANDIDATES as EXPERIMENT_CANDIDATES
+from simulator.experiments import EXPERIMENTS, ArmTruth, arm_truths, relative
+from simulator.experiments import SESSIONS_PER_DAY as EXPERIMENT_SESSIONS
+from simulator.experiments import USERS as EXPERIMENT_USERS
+from simulator.params import DAY_MS, START_MS, overridden
 from simulator.population import Population, SimulationParams
 from simulator.scorecard import Row, Scorecard, pooled_rows, report_rows
 from simulator.truth import format_effect, truth_table, visibility_effect
 
 #: Sized so that 1,000 users × 7 days run in under 5 minutes on 2 cores (README, "The demo").
+USERS = 1000
 SESSIONS_PER_DAY = 1.0
 CANDIDATES = 12
 SLOTS = 5
@@ -63,6 +68,8 @@ class DemoResult:
     html_path: Path | None
     wall_seconds: float = 0.0
     peak_rss_mb: dict[str, float] = field(default_factory=dict)
+    #: the latest report's block for ``--experiment`` (None without one)
+    experiment: dict[str, Any] | None = None
 
 
 class DemoControl:
@@ -123,11 +130,13 @@ def _peak_rss_mb() -> dict[str, float]:
             "embedded store": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
 
 
-def run_demo(users: int = 1000, days: int = 7, seed: int = 7, data_dir: Path = Path(".elicit/demo"),
+def run_demo(users: int | None = None, days: int = 7, seed: int = 7, data_dir: Path = Path(".elicit/demo"),
              sessions_per_day: float = SESSIONS_PER_DAY, candidates: int = CANDIDATES, threads: int = THREADS,
              progress: bool = True, echo: Any = print, config: dict[str, Any] | None = None,
-             store_dir: Path | None = None) -> DemoResult:
+             store_dir: Path | None = None, assignments: Sequence[str] = (), experiment: str | None = None) -> DemoResult:
     """Run the demo; ``config`` overrides the service's (tests point it at their store).
+    ``assignments`` set simulation parameters (``burnt_multiplier=0.5``: simulator/params.py);
+    ``experiment`` names one of simulator/experiments.py's, defined before the first day.
 
     The report page is written under ``data_dir``; the embedded store keeps its files under
     ``store_dir`` (default: :func:`default_store_dir`).
@@ -139,17 +148,25 @@ def run_demo(users: int = 1000, days: int = 7, seed: int = 7, data_dir: Path = P
     for name in quiet:
         logging.getLogger(name).setLevel(logging.WARNING)
     try:
-        return _run_demo(users, days, seed, data_dir, sessions_per_day, candidates, threads, progress, echo, config,
-                         store_dir)
+        users = users if users is not None else (EXPERIMENT_USERS if experiment is not None else USERS)
+        params = overridden(SimulationParams(users=users, seed=seed), assignments)
+        if experiment is not None and experiment not in EXPERIMENTS:
+            raise ValueError(f"unknown experiment {experiment!r}; known: {', '.join(EXPERIMENTS)}")
+        if experiment is not None:  # the experiment's own defaults where the caller kept the demo's
+            candidates = EXPERIMENT_CANDIDATES if candidates == CANDIDATES else candidates
+            sessions_per_day = EXPERIMENT_SESSIONS if sessions_per_day == SESSIONS_PER_DAY else sessions_per_day
+        return _run_demo(params, days, data_dir, sessions_per_day, candidates, threads, progress, echo, config,
+                         store_dir, experiment)
     finally:  # the caller's logging is the caller's: put it back as it was
         for name, level in levels.items():
             logging.getLogger(name).setLevel(level)
 
 
-def _run_demo(users: int, days: int, seed: int, data_dir: Path, sessions_per_day: float, candidates: int,
+def _run_demo(params: SimulationParams, days: int, data_dir: Path, sessions_per_day: float, candidates: int,
               threads: int, progress: bool, echo: Any, config: dict[str, Any] | None,
-              store_dir: Path | None) -> DemoResult:
+              store_dir: Path | None, experiment: str | None) -> DemoResult:
     started = time.perf_counter()
+    users, seed = params.users, params.seed
     data_dir = Path(data_dir)
     store_dir = Path(store_dir) if store_dir is not None else default_store_dir(data_dir)
     settings = load_config({"DATA_DIR": str(store_dir), "DB": f"demo_{seed}", "BACKGROUND_JOBS": False, "SEED": seed,
@@ -166,12 +183,14 @@ def _run_demo(users: int, days: int, seed: int, data_dir: Path, sessions_per_day
     echo(f"elicit is serving on http://127.0.0.1:{port} (embedded store, simulated clock); "
          f"while it runs, the latest report is at http://127.0.0.1:{port}/reports/latest")
     try:
-        population = Population(SimulationParams(users=users, seed=seed))
+        population = Population(params)
         # The driver is a client like any other: it needs a key (admin: it also loads the catalogue).
         api_key, _ = runtime.keys.create("admin", "demo", rate_per_s=0)
         driver = Driver(population, DemoControl(runtime, clock), "127.0.0.1", port, sessions_per_day=sessions_per_day,
                         api_key=api_key,
                         candidates=candidates, slots=SLOTS, threads=threads, progress=progress)
+        if experiment is not None:
+            driver.put_experiment(experiment, EXPERIMENTS[experiment])
         result = driver.run(days)
         end = START_MS + days * DAY_MS
         card = Scorecard(runtime.store.iter_decisions(evaluation_query("prompt", START_MS, end)), result.truths)
@@ -187,6 +206,9 @@ def _run_demo(users: int, days: int, seed: int, data_dir: Path, sessions_per_day
             night = Scorecard(runtime.store.iter_decisions(evaluation_query("prompt", window["since"], window["until"])),
                               result.truths)
             extra += report_rows(latest, night) if len(night) > 1 else []  # the last night alone
+            if experiment is not None:
+                block = experiment_block(latest, experiment)
+                extra += experiment_rows(block, arm_truths(result, experiment, int(latest["window"]["until"])))
             html_path = (data_dir / "report-latest.html").resolve()
             html_path.parent.mkdir(parents=True, exist_ok=True)
             html_path.write_text(render_html(latest), encoding="utf-8")
@@ -200,7 +222,33 @@ def _run_demo(users: int, days: int, seed: int, data_dir: Path, sessions_per_day
     if not settings.get("MONGO_URI") and store_file.exists() and str(store_dir).startswith("/dev/shm"):
         peak["store file in /dev/shm (RAM)"] = store_file.stat().st_size / 2**20
     return DemoResult(users, days, seed, port, database, store_dir.resolve(), result, rows, extra, fresh, latest,
-                      html_path, time.perf_counter() - started, peak)
+                      html_path, time.perf_counter() - started, peak,
+                      experiment_block(latest, experiment) if latest is not None and experiment else None)
+
+
+def experiment_block(report: Mapping[str, Any], name: str) -> dict[str, Any] | None:
+    """The report's figures for experiment ``name``: its summary, ``arms`` and ``contrasts``."""
+    section = (report.get("sections") or {}).get("experiments") or {}
+    summary = next((e for e in section.get("experiments") or [] if e["name"] == name), None)
+    if summary is None:
+        return None
+    return {**summary, "arms": [row for row in section.get("arms") or [] if row["experiment"] == name],
+            "contrasts": [row for row in section.get("contrasts") or [] if row["experiment"] == name]}
+
+
+def experiment_rows(block: Mapping[str, Any] | None, truths: Mapping[str, ArmTruth]) -> list[Row]:
+    """Truth vs estimate of each contrast the simulator knows the truth of (relative differences)."""
+    rows = []
+    for contrast in (block or {}).get("contrasts") or []:
+        metric, arm, control = contrast["metric"], contrast["arm"], contrast["control"]
+        if metric not in ("answer_rate", "likes_per_slate") or contrast["relative_low"] is None:
+            continue
+        if arm not in truths or control not in truths:
+            continue
+        rows.append(Row(f"experiment {block['name']}: {metric}, {arm} vs {control} (relative)",
+                        relative(truths, arm, control, metric), contrast["relative"], contrast["relative_low"],
+                        contrast["relative_high"], verdict=contrast["verdict"]))
+    return rows
 
 
 def summary(demo: DemoResult) -> str:
@@ -217,6 +265,14 @@ def summary(demo: DemoResult) -> str:
         lines.append(f"\nThe last night alone (fixed intervals): {len(findings)} findings of {len(report['verdicts'])} "
                      "verdicts" + (":" if findings else "."))
         lines += [f"  [{v['level']}] {v['section']}: {v['text']}" for v in findings]
+    if demo.experiment is not None:
+        lines.append(f"\nExperiment {demo.experiment['name']} ({demo.experiment['days']:.0f} days, "
+                     f"{demo.experiment['decisions']:,} decisions):")
+        for row in demo.experiment["arms"]:
+            index = "—" if row["berserk_index"] is None else f"{row['berserk_index']:+.3f} ({row['likes_counted']} likes)"
+            lines.append(f"  arm {row['arm']}: {row['users']} users, likes per slate {_num(row['likes_per_slate'])}, answer "
+                         f"rate {_num(row['answer_rate'])}, consumed per slate {_num(row['consumption_per_slate'])}, "
+                         f"active days {_num(row['active_days'])}, berserk index {index}")
     rows = demo.rows + demo.report_rows
     if rows:
         lines.append("\nTruth vs estimate (estimates from the logged prompt decisions, IPS, 95 % intervals; "
@@ -238,12 +294,17 @@ def summary(demo: DemoResult) -> str:
     return "\n".join(lines)
 
 
+def _num(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
 def as_json(demo: DemoResult) -> dict[str, Any]:
     """``elicit demo --json PATH``: every truth-vs-estimate row, and the headline answers."""
     report = demo.latest_report or {}
     return {"users": demo.users, "days": demo.days, "seed": demo.seed,
             "rows": [row.as_dict() for row in demo.rows + demo.report_rows],
-            "answers": report.get("answers"), "report": report.get("_id"), "wall_seconds": demo.wall_seconds}
+            "answers": report.get("answers"), "report": report.get("_id"), "wall_seconds": demo.wall_seconds,
+            "experiment": demo.experiment}
 
 
 def _iso(ms: int) -> str:

@@ -13,6 +13,7 @@ import click
 
 from bandit.errors import ElicitError
 from service.cli.evaluate import evaluate, features
+from service.cli.experiments import experiments
 from service.cli.keys import keys
 from service.cli.log_commands import berserk, export, ope, report
 from service.cli.offline import offline_runtime
@@ -124,8 +125,13 @@ def learner() -> None:
         runtime.close()
 
 
+#: ``elicit demo --experiment``'s choices (simulator/experiments.py EXPERIMENTS, kept light to import).
+EXPERIMENT_NAMES = ("over-reaction", "visibility")
+
+
 @main.command()
-@click.option("--users", type=click.IntRange(1, 1_000_000), default=1000, show_default=True)
+@click.option("--users", type=click.IntRange(1, 1_000_000), default=None,
+              help="Simulated users  [default: 1000; 600 with --experiment]")
 @click.option("--days", type=click.IntRange(1, 366), default=7, show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed of the population and of the service's sampling.")
 @click.option("--sessions-per-day", type=Finite(0, 100, low_open=True), default=None,
@@ -138,14 +144,25 @@ def learner() -> None:
               help="The embedded store's files  [default: /dev/shm/elicit-demo-<uid> if it exists, else --data-dir]")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               help="Also write the truth-vs-estimate rows and the headline answers here, as JSON.")
-def demo(users: int, days: int, seed: int, sessions_per_day: float | None, candidates: int | None,
-         threads: int | None, data_dir: str, store_dir: str | None, json_path: str | None) -> None:
+@click.option("--set", "assignments", multiple=True, metavar="NAME=VALUE",
+              help="Set a simulation parameter (simulator/params.py), e.g. burnt_multiplier=0.5; repeatable.")
+@click.option("--experiment", type=click.Choice(sorted(EXPERIMENT_NAMES)), default=None,
+              help="Run a user-level experiment (simulator/experiments.py) and add its truth-vs-estimate rows.")
+def demo(users: int | None, days: int, seed: int, sessions_per_day: float | None, candidates: int | None,
+         threads: int | None, data_dir: str, store_dir: str | None, json_path: str | None,
+         assignments: tuple[str, ...], experiment: str | None) -> None:
     """The main job: embedded store, the service over HTTP, simulated users, learning, nightly reports."""
     from service.cli import demo as sim_demo
+    from simulator.params import SimulationParams, overridden
 
+    try:
+        overridden(SimulationParams(), assignments)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--set") from exc
     options = {"sessions_per_day": sessions_per_day, "candidates": candidates, "threads": threads,
                "store_dir": Path(store_dir) if store_dir else None}
     result = sim_demo.run_demo(users=users, days=days, seed=seed, data_dir=Path(data_dir), echo=click.echo,
+                               assignments=assignments, experiment=experiment,
                                **{key: value for key, value in options.items() if value is not None})
     click.echo(sim_demo.summary(result))
     if json_path is not None:
@@ -154,6 +171,7 @@ def demo(users: int, days: int, seed: int, sessions_per_day: float | None, candi
 
 
 main.add_command(keys)  # `elicit keys create|list|revoke` (service/cli/keys.py)
+main.add_command(experiments)  # `elicit experiments list|show|start|stop` (service/cli/experiments.py)
 for command in (ope, export, berserk, report):  # over the log (service/cli/log_commands.py)
     main.add_command(command)
 main.add_command(evaluate)  # offline evaluations of learning settings (service/cli/evaluate.py)

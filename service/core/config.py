@@ -76,7 +76,10 @@ DEFAULTS: dict[str, Any] = {
     "DURABLE_COOLDOWN_DAYS": 90.0,  # a durable purchase hides its category this long
     "EXHAUSTION_SHARE": 0.8,  # consumed share of a creator's catalogue that marks it exhausted
     "CAP_PER_CATEGORY": 2,  # items per category in one slate (lifted by a double_up)
-    "CATALOGUE_CACHE_S": 30.0,  # wall seconds a worker serves catalogue items from memory
+    "CATALOGUE_CACHE_S": 30.0,
+    # Wall seconds a worker serves experiment definitions from memory: a new or stopped
+    # experiment reaches every worker within this (each decision logs the arm it got).
+    "EXPERIMENTS_CACHE_S": 10.0,  # wall seconds a worker serves catalogue items from memory
     "CAP_PER_CREATOR": 1,  # items per creator in one slate (lifted by a double_up, not when exhausted)
     # production hardening: service/http/auth.py, service/log/spool.py, service/http/metrics.py
     "MODE": "development",  # "production": refuse to start without SECRET, or with AUTH off

@@ -24,6 +24,7 @@ from typing import Any
 
 from bandit.actions import ActionModel
 from bandit.errors import Conflict, InvalidInput, NotFound
+from policies.arms import with_visibility
 from policies.prompts import LearnedPromptPolicy, PromptContext, parse_actions
 from policies.rewards import ANSWER_VALUES
 from policies.sampling import MIN_SHARE, sample_index, seeded_rng
@@ -31,6 +32,7 @@ from service.core.clock import Clock
 from service.core.errors import StoreUnavailable
 from service.core.idempotency import replayed, request_digest
 from service.core.pseudonyms import user_key
+from service.decide.experiments import ExperimentBook, arms_of, setting
 from service.decide.prompt_state import (
     Change,
     both,
@@ -62,15 +64,17 @@ def prompt_response(decision: Mapping[str, Any]) -> dict[str, Any]:
         "visibility": chosen["visibility"],
         "probability": chosen["probability"],
         "model_version": decision["model_version"],
+        **({"experiments": decision["experiments"]} if decision.get("experiments") else {}),
     }
 
 
 class PromptService:
     def __init__(
         self, store: Store, registry: ModelRegistry[ActionModel], config: Mapping[str, Any], clock: Clock,
-        durable: DurableLog,
+        durable: DurableLog, experiments: ExperimentBook | None = None,
     ) -> None:
         self.store = store
+        self.experiments = experiments
         self.log = durable  # decisions: store, or the spool while it is down (service/log/durable.py)
         self.registry = registry
         self.config = config
@@ -115,14 +119,20 @@ class PromptService:
         context = PromptContext(request.context, derived)
         model, version_id = self.registry.current()
         pmf = LearnedPromptPolicy(model, self.floor).distribution(context, self.actions)
+        arms = self.experiments.arms_for(key, now) if self.experiments is not None else {}
+        exploration = {"epsilon": float(self.config["EPSILON"]), "min_share": MIN_SHARE, "floor": self.floor}
+        visibility = setting(arms, "prompt_visibility")
+        if visibility is not None:  # the arm's distribution is what is sampled and logged
+            pmf = with_visibility(pmf, self.actions, visibility)
+            exploration["visibility"] = visibility
         with self._rng_lock:  # one generator for all threads; the lock keeps its stream well defined
             index = sample_index(pmf, self._rng)
         decision = prompt_decision(
             event_id=request.event_id or uuid.uuid4().hex, now=now, user=key, item_id=request.item_id,
             context=request.context, derived=derived, actions=self.actions, index=index, distribution=pmf,
-            model_version=version_id,
-            exploration={"epsilon": float(self.config["EPSILON"]), "min_share": MIN_SHARE, "floor": self.floor},
+            model_version=version_id, exploration=exploration,
             window_ms=self._ms("PROMPT_WINDOW_S"), request_digest=request_hash, degraded=degraded,
+            experiments=arms_of(arms),
         )
         existing, spooled = self.log.insert_decision(decision)
         if existing is not None:  # a concurrent request with the same event id won the race

@@ -12,7 +12,7 @@ when it arrives (:meth:`SlateUserState.record_feedback`), so a slate reads one d
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from bandit.slates import Candidate
@@ -89,8 +89,22 @@ class SlateUserState:
         key = field_key(item_id)
         if value == "down":
             self.users.set_fields(user, {f"thumbs_down.{key}": t})
-        elif value == "double_up":
-            self.users.set_fields(user, {f"lifts.{key}": [t, facts.get("category"), facts.get("creator")]})
+            return
+        # Every like, for the over-reaction arm of an experiment (service/decide/experiments.py).
+        fields = {f"liked.{key}": [t, facts.get("category"), facts.get("creator"), value]}
+        if value == "double_up":
+            fields[f"lifts.{key}"] = [t, facts.get("category"), facts.get("creator")]
+        self.users.set_fields(user, fields)
+
+    def liked(self, state: Mapping[str, Any], since_ms: int, values: Collection[str],
+              candidates: Sequence[Candidate]) -> tuple[frozenset[str], frozenset[str]]:
+        """Categories and creators of the items liked (with one of ``values``) since ``since_ms``."""
+        likes = {unfield_key(k): entry for k, entry in (state.get("liked") or {}).items()
+                 if entry[0] >= since_ms and entry[3] in values}
+        info = self._item_info([i for i, entry in likes.items() if entry[1] is None and entry[2] is None], candidates)
+        categories = frozenset(entry[1] or info.get(i, {}).get("category") for i, entry in likes.items()) - {None}
+        creators = frozenset(entry[2] or info.get(i, {}).get("creator") for i, entry in likes.items()) - {None}
+        return categories, creators
 
     def blank_view(self, candidates: Sequence[Candidate], now_ms: int) -> tuple[UserView, dict[str, Any]]:
         """The view of a user with no history: for decisions made while the store is down."""

@@ -21,15 +21,17 @@ import numpy as np
 
 from bandit.errors import NotFound
 from bandit.slates import Candidate, SlateModel
+from policies.arms import OverReactingSlatePolicy, OverReaction
 from policies.first_candidate import baseline_slate
-from policies.guards import apply_exclusions, cap_state, capped_at_end
+from policies.guards import CapState, apply_exclusions, cap_state, capped_at_end
 from policies.sampling import MIN_SHARE
-from policies.slates import LearnedSlatePolicy, both, excluding, fill_slate
+from policies.slates import LearnedSlatePolicy, SlatePolicy, both, excluding, fill_slate
 from service.core.clock import Clock
 from service.core.errors import StoreUnavailable
 from service.core.idempotency import replayed, request_digest
 from service.core.pseudonyms import user_key
 from service.decide.catalogue import Catalogue
+from service.decide.experiments import ExperimentBook, arms_of, setting
 from service.decide.requests import CandidateIn, OutcomesRequest, SlateRequest, check_outcomes, check_slate, parse_model
 from service.decide.slate_state import SlateUserState
 from service.log.decisions import candidates_of, slate_decision
@@ -38,6 +40,7 @@ from service.store import Store
 from service.store.models import ModelRegistry
 
 log = logging.getLogger("elicit")
+DAY_MS = 86_400_000
 
 
 def slate_response(decision: Mapping[str, Any]) -> dict[str, Any]:
@@ -49,6 +52,8 @@ def slate_response(decision: Mapping[str, Any]) -> dict[str, Any]:
             for choice in decision["chosen"]
         ],
         "excluded": decision.get("excluded", []),
+        # the user's arms, so a client can split its own analytics the same way
+        **({"experiments": decision["experiments"]} if decision.get("experiments") else {}),
     }
 
 
@@ -62,8 +67,10 @@ class SlateDecider:
         catalogue: Catalogue,
         users: SlateUserState,
         durable: DurableLog,
+        experiments: ExperimentBook | None = None,
     ) -> None:
         self.store = store
+        self.experiments = experiments
         self.log = durable
         self.registry = registry
         self.config = config
@@ -126,14 +133,18 @@ class SlateDecider:
         caps = cap_state(self.users.rules, view)
         slot_pairs = [(slot.id, slot.features) for slot in slots]
         model, version_id = self.registry.current()
-        # One generator serves all threads; the lock keeps its stream well defined.
+        arms = self.experiments.arms_for(user, now) if self.experiments is not None else {}
+        policy: SlatePolicy = LearnedSlatePolicy(model)
+        over: OverReaction | None = setting(arms, "over_reaction")
+        if over is not None:
+            caps, policy = self._over_react(over, state or {}, now, candidates, caps, policy)
         eligible = both(excluding(exclusions), caps.eligibility())
         apprentice = self.config["LEARNING_MODE"] == "apprentice"
         if apprentice:  # the application's baseline, deterministically (issue 22, policies/first_candidate.py)
             choices = baseline_slate(candidates, slot_pairs, eligible, (origin or {}).get("baseline") or ())
-        else:
+        else:  # one generator serves all threads; the lock keeps its stream well defined
             with self._rng_lock:
-                choices = fill_slate(LearnedSlatePolicy(model), request.context, candidates, slot_pairs, self._rng, eligible)
+                choices = fill_slate(policy, request.context, candidates, slot_pairs, self._rng, eligible)
         by_id = {c.id: c for c in candidates}
         served = [by_id[choice.item_id] for choice in choices]
         excluded_items += capped_at_end(candidates, served, caps)
@@ -149,6 +160,7 @@ class SlateDecider:
             activated=not request.defer_activation, window_ms=int(float(self.config["REWARD_WINDOW_S"]) * 1000),
             request_digest=request_hash, origin=origin, degraded=blind_catalogue or blind_user,
             policy="apprentice" if apprentice else "learned",
+            experiments=arms_of(arms),
         )
         existing, spooled = self.log.insert_decision(decision)
         if existing is not None:  # a concurrent request with the same event id won the race
@@ -156,6 +168,18 @@ class SlateDecider:
         if not spooled:
             self._record_served(user, now, served, state)
         return decision, True
+
+    def _over_react(self, over: OverReaction, state: Mapping[str, Any], now: int, candidates: list[Candidate],
+                    caps: CapState, policy: SlatePolicy) -> tuple[CapState, SlatePolicy]:
+        """The over-reaction arm (policies/arms.py): the categories and creators liked in the last
+        ``days`` escape the caps and take ``share`` of every slot. The caps in force are logged
+        with the decision, so replays of it apply the same ones."""
+        categories, creators = self.users.liked(state, now - int(over.days * DAY_MS), over.triggers, candidates)
+        if not categories and not creators:
+            return caps, policy
+        lifted = replace(caps, lifted_categories=tuple(sorted(set(caps.lifted_categories) | categories)),
+                         lifted_creators=tuple(sorted(set(caps.lifted_creators) | creators)))
+        return lifted, OverReactingSlatePolicy(policy, categories, creators, over.share)
 
     def _record_served(self, user: str, now: int, served: list[Candidate], state: Mapping[str, Any] | None) -> None:
         """Satiation bookkeeping after the decision is durable: its failure must not turn an

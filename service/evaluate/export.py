@@ -92,6 +92,7 @@ def slate_dsjson(decision: Mapping[str, Any]) -> dict[str, Any]:
         "_outcomes": outcomes,
         "VWState": {"m": decision.get("model_version", "")},
         **({} if decision.get("activated", True) else {"_deferred": True}),
+        **_experiments(decision),
     }
 
 
@@ -125,7 +126,14 @@ def prompt_dsjson(decision: Mapping[str, Any]) -> dict[str, Any]:
               "_multi": [_prompt_action_json(name) for name in decision["actions"]]},
         "p": [float(decision["distribution"][k]) for k in order],
         "VWState": {"m": decision.get("model_version", "")},
+        **_experiments(decision),
     }
+
+
+def _experiments(decision: Mapping[str, Any]) -> dict[str, Any]:
+    """The user's experiment arms, as ``_experiments``: VW's DSJSON reader skips the key
+    (no feature, no label), and analyses can split the events by arm."""
+    return {"_experiments": dict(decision["experiments"])} if decision.get("experiments") else {}
 
 
 def jsonl_record(decision: Mapping[str, Any]) -> dict[str, Any]:

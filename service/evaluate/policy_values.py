@@ -35,7 +35,7 @@ from bandit.ope.design import Design
 from policies.prompts import PromptPolicy, replay_distribution, replay_prompt
 from policies.slate_baselines import CapFreeGreedySlatePolicy
 from policies.slates import Eligibility, SlatePolicy, excluding, replay_slate
-from service.log.decisions import candidates_of, eligibility_of, slot_pairs
+from service.log.decisions import candidates_of, eligibility_of, forced_visibility, slot_pairs
 
 CHUNK = 5000
 
@@ -237,5 +237,7 @@ def evaluate_prompts(
     metric: str = "reward",
     estimators: tuple[Estimator, ...] = (IPS(), SNIPS()),
 ) -> list[PolicyValue]:
-    """Value (or answer / annoyance rate) of each prompt target on the log."""
-    return _evaluate(decisions, targets, lambda chunk, target: prompt_chunk(chunk, target, metric), estimators, alpha)
+    """Value (or answer / annoyance rate) of each prompt target on the log. Decisions whose
+    visibility an experiment arm imposed are left out: they had no chance of the other one."""
+    supported = lambda: (d for d in decisions() if forced_visibility(d) is None)  # noqa: E731
+    return _evaluate(supported, targets, lambda chunk, target: prompt_chunk(chunk, target, metric), estimators, alpha)

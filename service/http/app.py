@@ -13,6 +13,7 @@ from service.http.error_handlers import register_error_handlers
 from service.http.routes import (
     admin,
     evaluations,
+    experiments,
     feedback,
     health,
     items,
@@ -53,6 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(models.bp)
     app.register_blueprint(evaluations.bp)
+    app.register_blueprint(experiments.bp)
     metrics.install(app, runtime)  # /metrics (service/http/metrics.py)
     openapi.install(app)  # /openapi.json from the same models (service/http/openapi.py)
     if settings["BACKGROUND_JOBS"]:

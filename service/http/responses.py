@@ -53,6 +53,8 @@ class SlateDecision(_Out):
     model_version: str
     slate: list[SlotChoice]
     excluded: list[Excluded]
+    experiments: dict[str, str] | None = Field(None, description="The user's arm in each running experiment "
+                                                                 "that enrols them (absent when none)")
 
 
 class OutcomesAccepted(_Out):
@@ -76,6 +78,8 @@ class PromptDecision(_Out):
     visibility: Literal["private", "public"] | None
     probability: float = Field(gt=0, le=1)
     model_version: str
+    experiments: dict[str, str] | None = Field(None, description="The user's arm in each running experiment "
+                                                                 "that enrols them (absent when none)")
 
 
 class PromptAnswer(_Out):
@@ -207,3 +211,30 @@ class MultiSlotRankResponse(_Out):
 
 class ApiVersionQuery(_Query):
     api_version: Literal["2022-09-01-preview"] = Field(alias="api-version")
+
+
+class ArmOut(_Out):
+    name: str
+    share: float
+    settings: dict[str, Any]
+
+
+class ArmCounts(_Out):
+    users: int
+    decisions: int
+
+
+class ExperimentOut(_Out):
+    name: str
+    arms: list[ArmOut]
+    enrolled: float
+    start: int = Field(description="event time, epoch ms")
+    stop: int | None = Field(description="event time, epoch ms; unset: runs until stopped")
+    description: str
+    sets: list[str] = Field(description="the settings its arms change (two running experiments may not share one)")
+    status: Literal["scheduled", "running", "stopped"]
+    counts: dict[str, ArmCounts] | None = Field(None, description="per arm, from the log")
+
+
+class ExperimentList(_Out):
+    experiments: list[ExperimentOut]

@@ -9,8 +9,9 @@ shape is fixed here, on both sides:
   ``user`` (pseudonymous key), ``context`` (as validated), ``policy``, ``model_version``,
   ``exploration``, ``activated``/``activated_at``/``window_end`` (the reward window),
   ``learn_version``/``learned_at``/``reward`` (set once by the learner's claim),
-  ``request_digest`` (replays of an ``event_id``), and ``degraded: true`` when it was
-  decided without the store;
+  ``request_digest`` (replays of an ``event_id``), ``degraded: true`` when it was
+  decided without the store, and ``experiments: {name: arm}`` (with ``experiment_arms``,
+  the same pairs for queries) when user-level experiments enrolled the user;
 * slates: ``candidates`` (each as the policy saw it: id, features, category, creator,
   kind, satiation, and ``item``, the hash of its body the store keeps it under),
   ``excluded``, ``caps`` (the cap state in force), ``slots`` (id, features and, for other
@@ -19,7 +20,8 @@ shape is fixed here, on both sides:
   ``allowed`` to be and the ``distribution`` over them), optional ``origin``;
 * prompts: ``item_id``, ``derived`` (context elicit added from its own records),
   ``actions`` (names), ``chosen`` (index, action, format, visibility, probability),
-  ``ask``, ``distribution``, ``response`` (set once by the user's answer).
+  ``ask``, ``distribution``, ``response`` (set once by the user's answer);
+  ``exploration.visibility`` when an experiment arm imposed the visibility.
 
 The store keeps slate decisions compact (service/store/compact.py) and gives every reader
 the full document back.
@@ -34,6 +36,7 @@ from bandit.slates import ITEM_TEXTS, Candidate
 from policies.guards import CapState
 from policies.slates import Eligibility, both, excluding
 from service.store.compact import ITEM_FIELDS, item_hash
+from service.store.experiments import ARMS_FIELD, arm_tag
 
 KINDS = ("slate", "prompt")
 
@@ -76,7 +79,8 @@ def slate_decision(
     *, event_id: str, now: int, user: str, context: Mapping[str, Any], candidates: Sequence[Candidate],
     excluded: list[dict[str, Any]], caps: Mapping[str, Any], slots: list[dict[str, Any]], choices: Sequence[Any],
     model_version: str, exploration: Mapping[str, Any], activated: bool, window_ms: int, request_digest: str | None,
-    origin: Mapping[str, Any] | None = None, degraded: bool = False, policy: str = "learned",
+    origin: Mapping[str, Any] | None = None, degraded: bool = False, experiments: Mapping[str, str] | None = None,
+    policy: str = "learned",
 ) -> dict[str, Any]:
     """A slate decision as logged. ``choices``: the policy's ``SlotChoice`` s, in slot order;
     ``slots``: each slot's id, features and (other API surfaces) ``excluded`` ids;
@@ -114,6 +118,7 @@ def slate_decision(
         **unlearned(),
         "request_digest": request_digest,
         **({} if origin is None else {"origin": dict(origin)}),
+        **tagged(experiments),
         # decided without the store: on an empty user state (and cached catalogue only)
         **({"degraded": True} if degraded else {}),
     }
@@ -123,6 +128,7 @@ def prompt_decision(
     *, event_id: str, now: int, user: str, item_id: str, context: Mapping[str, Any], derived: Mapping[str, Any],
     actions: Sequence[Any], index: int, distribution: Sequence[float], model_version: str,
     exploration: Mapping[str, Any], window_ms: int, request_digest: str | None, degraded: bool = False,
+    experiments: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """A prompt decision as logged: ``actions[index]`` (a ``PromptAction``) was served with
     probability ``distribution[index]``."""
@@ -147,8 +153,28 @@ def prompt_decision(
         "response": None,
         **unlearned(),
         "request_digest": request_digest,
+        **tagged(experiments),
         **({"degraded": True} if degraded else {}),
     }
+
+
+def tagged(experiments: Mapping[str, str] | None) -> dict[str, Any]:
+    """The experiments a decision was in: ``experiments: {name: arm}`` for readers, and the
+    same pairs as ``experiment_arms`` for the store's indexed queries (service/store/experiments.py).
+
+    >>> tagged({"vis": "public"}), tagged(None)
+    ({'experiments': {'vis': 'public'}, 'experiment_arms': ['vis:public']}, {})
+    """
+    if not experiments:
+        return {}
+    return {"experiments": dict(experiments), ARMS_FIELD: [arm_tag(name, arm) for name, arm in sorted(experiments.items())]}
+
+
+def forced_visibility(decision: Mapping[str, Any]) -> str | None:
+    """The visibility an experiment arm imposed on a prompt decision (``exploration.visibility``):
+    such a decision had no chance of the other visibility, so off-policy estimates of targets
+    that want it must leave the decision out (no support), while the experiment counts it."""
+    return (decision.get("exploration") or {}).get("visibility")
 
 
 # reading --------------------------------------------------------------------------------------

@@ -77,7 +77,7 @@ def build_report(
     cumulative = pool(ctx, report_id, kind == "nightly")
     return {
         "_id": report_id,
-        "answers": headline(cumulative, float(sources.config["REPORT_RESOLUTION"]), alpha),
+        "answers": with_experiments(headline(cumulative, float(sources.config["REPORT_RESOLUTION"]), alpha), ctx.results),
         "kind": kind,
         "schema_version": SCHEMA_VERSION,
         "created_at": created,
@@ -93,6 +93,16 @@ def build_report(
         "evidence": stored(ctx),
         "cumulative": cumulative,
     }
+
+
+def with_experiments(answers: dict[str, Any], results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The headline with each experiment's contrasts after the pooled questions: they are
+    anytime-valid already (service/reports/experiments.py), over the experiment so far."""
+    for row in (results.get("experiments") or {}).get("contrasts") or []:
+        answers["lines"].append({"section": "experiments", "verdict": row["verdict"],
+                                 "text": f"Experiment {row['experiment']}: {row['text']}",
+                                 "questions": [f"experiment.{row['experiment']}.{row['arm']}.{row['metric']}"]})
+    return answers
 
 
 def control_false_findings(results: dict[str, dict[str, Any]], alpha: float) -> int:

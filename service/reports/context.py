@@ -20,6 +20,7 @@ from bandit.slates import SlateModel
 from policies.prompts import PromptAction
 from service.core.clock import Clock
 from service.store import Store
+from service.store.experiments import ExperimentStore
 from service.store.models import ModelRegistry
 from service.store.state import CatalogueStore, SlateHistoryStore
 
@@ -58,6 +59,8 @@ class ReportSources:
     #: likes and served slots for the berserk index
     history: SlateHistoryStore
     catalogue: CatalogueStore
+    #: experiment definitions and their decisions (None: the section says so)
+    experiments: ExperimentStore | None = None
 
 
 @dataclass

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from service.core.errors import StoreError
 from service.evaluate.policy_values import CHUNK
+from service.log.decisions import forced_visibility
 from service.reports.context import ReportContext
 from service.reports.window_pass import joined_chunks
 
@@ -46,6 +47,7 @@ class Passed:
         self.consumers: dict[str, Consumer] = {}
         self.failed: dict[str, Exception] = {}
         self.evaluated = 0
+        self.forced = 0  # joined decisions left out: their visibility was an experiment arm's
 
     def __getitem__(self, name: str) -> Any:
         if name in self.failed:
@@ -79,6 +81,11 @@ def prompt_pass(ctx: ReportContext) -> Passed:
         except Exception as exc:  # noqa: BLE001 — as in Passed.feed
             done.failed[name] = exc
     for chunk in joined_chunks(ctx, "prompt", CHUNK):  # leaves data health's prompt tally
-        done.feed(chunk)
+        # An experiment arm that imposed the visibility left the other without support: such
+        # decisions count for the experiment (service/reports/experiments.py), not for these estimates.
+        supported = [d for d in chunk if forced_visibility(d) is None]
+        done.forced += len(chunk) - len(supported)
+        if supported:
+            done.feed(supported)
     ctx.shared[KEY] = done
     return done

@@ -16,6 +16,7 @@ from typing import Any
 from service.reports.apprentice import apprentice_section
 from service.reports.context import ReportContext
 from service.reports.effects import format_effect, visibility_effect
+from service.reports.experiments import experiments_section
 from service.reports.health import health_section
 from service.reports.over_reaction import over_reaction
 from service.reports.prompts import prompt_strategies
@@ -38,6 +39,7 @@ SECTIONS: list[Section] = [
     Section("visibility_effect", "Visibility effect: public vs private", visibility_effect),
     Section("format_effect", "Format effect: single vs graded thumbs", format_effect),
     Section("over_reaction", "Over-reaction: the berserk index", over_reaction),
+    Section("experiments", "Experiments: users randomised to arms", experiments_section),
     Section("apprentice", "Apprentice mode: match rate with the baseline", apprentice_section),
 ]
 

@@ -21,6 +21,7 @@ from policies.guards import SlateRules
 from service.core.clock import Clock, SystemClock
 from service.core.errors import StoreUnavailable
 from service.decide.catalogue import Catalogue
+from service.decide.experiments import ExperimentBook
 from service.decide.prompts import PromptService
 from service.decide.slate_state import SlateUserState
 from service.decide.slates import SlateDecider
@@ -37,6 +38,7 @@ from service.reports.scheduler import ReportScheduler
 from service.runtime.auto_optimize import AutoOptimizer
 from service.runtime.evaluations import Evaluations
 from service.store import EmbeddedMongo, Store
+from service.store.experiments import ExperimentStore
 from service.store.keys import KeyDocuments, KeyStore
 from service.store.models import ModelRegistry
 from service.store.privacy import PrivacyStore
@@ -97,12 +99,16 @@ class Runtime:
         self.user_state = SlateUserState(
             user_store, self.catalogue, slate_rules(config), float(config["SATIATION_HALF_LIFE_DAYS"]), self.state_writer
         )
-        self.slates = SlateDecider(self.store, self.slate_models, config, self.clock, self.items, self.user_state, self.log)
+        # User-level experiments: definitions cached per worker, arms by keyed hash (no write per request).
+        self.experiment_log = ExperimentStore(self.store.db)
+        self.experiments = ExperimentBook(self.experiment_log, str(config["SECRET"]), float(config["EXPERIMENTS_CACHE_S"]))
+        self.slates = SlateDecider(self.store, self.slate_models, config, self.clock, self.items, self.user_state, self.log,
+                                   self.experiments)
         prompt_args = str(config["PROMPT_VW_ARGS"])
         self.prompt_models: ModelRegistry[ActionModel] = ModelRegistry(
             self.store, "prompt", lambda: ActionModel.new(epsilon=epsilon, args=prompt_args), ActionModel.from_bytes
         )
-        self.prompts = PromptService(self.store, self.prompt_models, config, self.clock, self.log)
+        self.prompts = PromptService(self.store, self.prompt_models, config, self.clock, self.log, self.experiments)
         self.prompts.feedback_hooks.append(self.user_state.record_feedback)
         self.log.hooks.update(slate=self.slates.after_spooled, outcome=self.slates.after_spooled_outcome,
                               prompt=self.prompts.after_spooled)
@@ -121,7 +127,7 @@ class Runtime:
         )
         self.report_sources = ReportSources(
             self.store, config, self.clock, self.slate_models, self.prompt_models, tuple(self.prompts.actions),
-            self.history, self.catalogue,
+            self.history, self.catalogue, self.experiment_log,
         )
         self.scheduler: BackgroundScheduler | None = None
         self.report_scheduler = ReportScheduler(self.store, config, self.clock, self._nightly_report)
@@ -129,6 +135,7 @@ class Runtime:
         try:
             self.store.ensure_indexes()
             self.catalogue.ensure_indexes()
+            self.experiment_log.ensure_indexes()
             self.user_state.users.ensure_indexes()
             self.keys.docs.ensure_indexes()
             self.slate_models.refresh()

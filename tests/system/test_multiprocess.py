@@ -173,3 +173,29 @@ def _ready(port: int) -> bool:
         return call(port, "GET", "/readyz")[0] == 200
     except OSError:
         return False
+
+
+def test_two_workers_put_every_user_in_the_same_arm(deployment: Deployment, tmp_path: Path) -> None:
+    definition = tmp_path / "vis.json"
+    definition.write_text(json.dumps({"arms": [{"name": "control", "share": 0.5},
+                                               {"name": "public", "share": 0.5,
+                                                "settings": {"prompt_visibility": "public"}}]}))
+    subprocess.run([sys.executable, "-m", "service.cli.main", "experiments", "start", "vis", "--file", str(definition)],
+                   cwd=ROOT, env=deployment.env, capture_output=True, check=True)
+    port = deployment.port
+    deployment.start("serve", "--workers", "2", "--threads", "2", "--port", str(port), log="serve.log")
+    wait_for(lambda: _ready(port), "the workers to be ready", 60)
+    arms: dict[str, dict[str, str]] = {}  # user -> {worker pid: arm}
+
+    def one(i: int) -> None:
+        user = f"u{i % 40}"
+        status, worker, body = call(port, "POST", "/v1/prompts", {"user_id": user, "item_id": "m"})
+        assert status == 201, body
+        arms.setdefault(user, {})[worker] = body["experiments"]["vis"]
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(one, range(400)))
+    both = {user: by_worker for user, by_worker in arms.items() if len(by_worker) == 2}
+    assert len(both) >= 10, "too few users were served by both workers"
+    assert all(len(set(by_worker.values())) == 1 for by_worker in both.values()), both
+    assert {arm for by_worker in arms.values() for arm in by_worker.values()} == {"control", "public"}

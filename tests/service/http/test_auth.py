@@ -14,7 +14,7 @@ from service.http.contract import spec_of
 
 #: The scope table of the README, written out by hand: the declarations next to the views must
 #: say the same (decide: slates, prompts, outcomes, responses, feedback; read: reports and
-#: public feedback; admin: models, keys, catalogue writes, user deletion).
+#: public feedback, experiments; admin: models, keys, catalogue writes, user deletion, experiment changes).
 EXPECTED = {
     ("POST", "/v1/slates"): "decide",
     ("POST", "/v1/slates/<event_id>/outcomes"): "decide",
@@ -35,6 +35,11 @@ EXPECTED = {
     ("POST", "/v1/keys"): "admin",
     ("DELETE", "/v1/keys/<key_id>"): "admin",
     ("DELETE", "/v1/users/<user_id>"): "admin",
+    ("PUT", "/v1/experiments/<name>"): "admin",
+    ("POST", "/v1/experiments/<name>/start"): "admin",
+    ("POST", "/v1/experiments/<name>/stop"): "admin",
+    ("GET", "/v1/experiments"): "read",
+    ("GET", "/v1/experiments/<name>"): "read",
     ("GET", "/metrics"): "read",
     ("GET", "/openapi.json"): "any",
     # issue 22: model files, learning settings, offline evaluations (admin)
