@@ -19,7 +19,7 @@ import pytest
 ARGS = "--ccb_explore_adf -q UA -q UI --quiet"
 ITEMS = [{"id": f"{genre}{i}", "category": f"c{genre}{i}", "creator": f"k{genre}{i}", "kind": "repeatable",
           "features": {"genre": genre}} for genre in "ab" for i in range(3)]
-N = 1500
+N = 1000
 
 
 @pytest.mark.slow
