@@ -20,7 +20,7 @@ from service.evaluate.search import Stage
 POOR = "--ccb_explore_adf --quiet"
 ITEMS = [{"id": f"{genre}{i}", "category": f"c{genre}{i}", "creator": f"k{genre}{i}", "kind": "repeatable",
           "features": {"genre": genre}} for genre in "ab" for i in range(3)]
-N = 2000
+N = 1500
 
 
 def _simulated_log(client: Any, runtime: Any, clock: Any) -> None:
