@@ -57,6 +57,14 @@ class VWModel:
             os.unlink(path)
         return cls(f"{extra_args} -i <bytes>", _workspace=workspace)
 
+    @property
+    def prediction_type(self) -> str:
+        """What this workspace predicts, by VW's name: ``DECISION_SCORES`` (CCB slates) or
+        ``ACTION_PROBS`` (``cb_explore_adf``). A model loaded from bytes keeps the reduction
+        it was saved with, so this is how an imported model is told apart from one of
+        another kind (service/learn/publish.py)."""
+        return vowpalwabbit.PredictionType(self._vw.get_prediction_type()).name
+
     def to_bytes(self) -> bytes:
         fd, path = tempfile.mkstemp(suffix=".vw")
         os.close(fd)

@@ -14,6 +14,7 @@ import click
 from bandit.errors import ElicitError
 from service.cli.archive_commands import retention
 from service.cli.doctor import doctor
+from service.cli.evaluate import evaluate, features
 from service.cli.experiments import experiments
 from service.cli.keys import keys
 from service.cli.log_commands import berserk, export, ope, report
@@ -179,6 +180,8 @@ for command in (ope, export, berserk, report):  # over the log (service/cli/log_
 main.add_command(retention)  # archive and delete expired days (service/cli/archive_commands.py)
 main.add_command(doctor)  # what is wrong with this deployment (service/cli/doctor.py)
 main.add_command(models)  # model snapshots to files and back (service/cli/models.py)
+main.add_command(evaluate)  # offline evaluations of learning settings (service/cli/evaluate.py)
+main.add_command(features)  # feature importance by progressive validation (service/cli/evaluate.py)
 
 
 if __name__ == "__main__":

@@ -105,6 +105,12 @@ DEFAULTS: dict[str, Any] = {
     "ARCHIVE_DIR": None,  # None: DATA_DIR/archive/DB
     "DOCTOR_MIN_SPOOL_FREE_BYTES": 256 << 20,  # `elicit doctor`: less free space at SPOOL_DIR is a problem
     "REPORT_DASK_SCHEDULER": None,  # address of a dask.distributed scheduler for the report's partitions
+    # offline evaluations and learning settings (issue 22): service/evaluate/progressive.py,
+    # service/learn/retrain.py
+    "LEARNING_MODE": "online",  # "apprentice": slates serve the baseline (probability 1) while the model learns
+    "APPLY_RETRAIN_DAYS": 2.0,  # an applied setting's model learns this many event-time days back
+    "EVALUATION_MIN_DECISIONS": 50_000,  # fewer joined decisions in the window → the evaluation is refused
+    "AUTO_OPTIMIZE_DAYS": 0.0,  # > 0: evaluate and apply-if-better every this many days (0: off)
 }
 
 _NUMERIC = {key for key, value in DEFAULTS.items() if isinstance(value, (int, float)) and not isinstance(value, bool)}

@@ -17,6 +17,7 @@ JSON problem body with the HTTP status written next to it here
     │   └── FeatureError               422  a feature name or value cannot be encoded
     ├── NotFound (LookupError)         404  unknown event, item, report, ...
     ├── Conflict                       409  state does not allow this (already answered, ...)
+    │   └── ApplyRefused               409  an evaluated setting does not beat the live one: both bounds
     ├── ModelError                     500  Vowpal Wabbit refused an example or a model
     ├── Unauthorized                   401  no API key, or one that is unknown or revoked
     ├── Forbidden                      403  a valid key whose scope does not cover the endpoint
@@ -34,7 +35,9 @@ JSON problem body with the HTTP status written next to it here
 
 from __future__ import annotations
 
-from bandit.errors import ElicitError
+from typing import Any
+
+from bandit.errors import Conflict, ElicitError
 
 
 class Unauthorized(ElicitError):
@@ -79,6 +82,20 @@ class SubscriptionKeyForbidden(ElicitError):
 
     status = 403
     code = "403"
+
+
+class ApplyRefused(Conflict):
+    """An evaluation's setting was not applied: its value and lower bound do not both beat
+    the live setting's. The body carries both (``bounds``)."""
+
+    code = "not_better"
+
+    def __init__(self, message: str, bounds: dict[str, Any]) -> None:
+        super().__init__(message, field="policy")
+        self.bounds = bounds
+
+    def to_dict(self) -> dict[str, Any]:  # type: ignore[override]
+        return {**super().to_dict(), **self.bounds}
 
 
 class StoreError(ElicitError):

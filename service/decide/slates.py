@@ -22,6 +22,7 @@ import numpy as np
 from bandit.errors import NotFound
 from bandit.slates import Candidate, SlateModel
 from policies.arms import OverReactingSlatePolicy, OverReaction
+from policies.first_candidate import baseline_slate
 from policies.guards import CapState, apply_exclusions, cap_state, capped_at_end
 from policies.sampling import MIN_SHARE
 from policies.slates import LearnedSlatePolicy, SlatePolicy, both, excluding, fill_slate
@@ -137,12 +138,13 @@ class SlateDecider:
         over: OverReaction | None = setting(arms, "over_reaction")
         if over is not None:
             caps, policy = self._over_react(over, state or {}, now, candidates, caps, policy)
-        # One generator serves all threads; the lock keeps its stream well defined.
-        with self._rng_lock:
-            choices = fill_slate(
-                policy, request.context, candidates, slot_pairs, self._rng,
-                both(excluding(exclusions), caps.eligibility()),
-            )
+        eligible = both(excluding(exclusions), caps.eligibility())
+        apprentice = self.config["LEARNING_MODE"] == "apprentice"
+        if apprentice:  # the application's baseline, deterministically (issue 22, policies/first_candidate.py)
+            choices = baseline_slate(candidates, slot_pairs, eligible, (origin or {}).get("baseline") or ())
+        else:  # one generator serves all threads; the lock keeps its stream well defined
+            with self._rng_lock:
+                choices = fill_slate(policy, request.context, candidates, slot_pairs, self._rng, eligible)
         by_id = {c.id: c for c in candidates}
         served = [by_id[choice.item_id] for choice in choices]
         excluded_items += capped_at_end(candidates, served, caps)
@@ -153,9 +155,11 @@ class SlateDecider:
             slots=[{**slot.model_dump(), **({} if exclusions is None else {"excluded": exclusions[index]})}
                    for index, slot in enumerate(slots)],
             choices=choices, model_version=version_id,
-            exploration={"epsilon": float(self.config["EPSILON"]), "min_share": MIN_SHARE},
+            exploration=({"epsilon": 0.0, "min_share": 0.0} if apprentice
+                         else {"epsilon": float(self.config["EPSILON"]), "min_share": MIN_SHARE}),
             activated=not request.defer_activation, window_ms=int(float(self.config["REWARD_WINDOW_S"]) * 1000),
             request_digest=request_hash, origin=origin, degraded=blind_catalogue or blind_user,
+            policy="apprentice" if apprentice else "learned",
             experiments=arms_of(arms),
         )
         existing, spooled = self.log.insert_decision(decision)

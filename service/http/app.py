@@ -10,7 +10,20 @@ from flask import Flask
 from service.core.config import check_mode, load_config
 from service.http import auth, logs, metrics, openapi, request_limits
 from service.http.error_handlers import register_error_handlers
-from service.http.routes import admin, experiments, feedback, health, items, personalizer, prompts, reports, slates
+from service.http.routes import (
+    admin,
+    evaluations,
+    experiments,
+    feedback,
+    health,
+    items,
+    models,
+    personalizer,
+    personalizer_admin,
+    prompts,
+    reports,
+    slates,
+)
 from service.runtime.process import Runtime
 
 
@@ -34,10 +47,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(slates.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(personalizer.bp)
+    app.register_blueprint(personalizer_admin.bp)  # its fixed paths win over the catch-all (Werkzeug: static before variable)
     app.register_blueprint(prompts.bp)
     app.register_blueprint(feedback.bp)
     app.register_blueprint(items.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(models.bp)
+    app.register_blueprint(evaluations.bp)
     app.register_blueprint(experiments.bp)
     metrics.install(app, runtime)  # /metrics (service/http/metrics.py)
     openapi.install(app)  # /openapi.json from the same models (service/http/openapi.py)

@@ -87,10 +87,13 @@ def _operation(rule: str, method: str, endpoint_name: str, spec: Spec, schemas: 
     if spec.body is not None:
         op["requestBody"] = {"required": True,
                              "content": {"application/json": {"schema": schemas.ref(spec.body, "validation")}}}
+    elif spec.extra.get("raw_body"):  # a file upload (PUT /v1/models)
+        op["requestBody"] = {"required": True, "content": {spec.extra["raw_body"]: {"schema": {"type": "string",
+                                                                                            "format": "binary"}}}}
     responses = {str(code): {"description": DESCRIPTIONS.get(code, "OK"), **_content(model, schemas)}
                  for code, model in spec.responses.items()}
     if spec.scope != PUBLIC:
-        errors = set(COMMON_ERRORS) | set(spec.errors) | (set(BODY_ERRORS) if spec.body is not None else set())
+        errors = set(COMMON_ERRORS) | set(spec.errors) | (set(BODY_ERRORS) if spec.body is not None or spec.extra.get("raw_body") else set())
         error_model = spec.error_model or ErrorBody
         for code in sorted(errors - {int(c) for c in responses}):
             responses[str(code)] = {"description": DESCRIPTIONS.get(code, "Error"), **_content(error_model, schemas)}

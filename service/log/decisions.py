@@ -80,9 +80,11 @@ def slate_decision(
     excluded: list[dict[str, Any]], caps: Mapping[str, Any], slots: list[dict[str, Any]], choices: Sequence[Any],
     model_version: str, exploration: Mapping[str, Any], activated: bool, window_ms: int, request_digest: str | None,
     origin: Mapping[str, Any] | None = None, degraded: bool = False, experiments: Mapping[str, str] | None = None,
+    policy: str = "learned",
 ) -> dict[str, Any]:
     """A slate decision as logged. ``choices``: the policy's ``SlotChoice`` s, in slot order;
-    ``slots``: each slot's id, features and (other API surfaces) ``excluded`` ids."""
+    ``slots``: each slot's id, features and (other API surfaces) ``excluded`` ids;
+    ``policy``: ``learned``, or ``apprentice`` (the baseline served with probability 1)."""
     by_id = {c.id: c for c in candidates}
     return {
         "_id": event_id,
@@ -109,7 +111,7 @@ def slate_decision(
             }
             for c in choices
         ],
-        "policy": "learned",
+        "policy": policy,
         "model_version": model_version,
         "exploration": dict(exploration),
         **reward_window(now, activated, window_ms),

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from service.reports.apprentice import apprentice_section
 from service.reports.context import ReportContext
 from service.reports.effects import format_effect, visibility_effect
 from service.reports.experiments import experiments_section
@@ -39,6 +40,7 @@ SECTIONS: list[Section] = [
     Section("format_effect", "Format effect: single vs graded thumbs", format_effect),
     Section("over_reaction", "Over-reaction: the berserk index", over_reaction),
     Section("experiments", "Experiments: users randomised to arms", experiments_section),
+    Section("apprentice", "Apprentice mode: match rate with the baseline", apprentice_section),
 ]
 
 

@@ -30,17 +30,21 @@ from service.evaluate.retention import Retention, RetentionPolicy
 from service.learn.learner import Learner, SlateLearner
 from service.learn.lease import LearnerLease, LeasedLearner
 from service.learn.prompt_learner import PromptLearner
+from service.learn.retrain import Retrainer
 from service.log.durable import DurableLog
 from service.log.spool import Spool
 from service.reports.build import build_report
 from service.reports.context import ReportSources
 from service.reports.scheduler import ReportScheduler
+from service.runtime.auto_optimize import AutoOptimizer
+from service.runtime.evaluations import Evaluations
 from service.store import EmbeddedMongo, Store
 from service.store.experiments import ExperimentStore
 from service.store.keys import KeyDocuments, KeyStore
 from service.store.models import ModelRegistry
 from service.store.privacy import PrivacyStore
 from service.store.retention import RetentionStore
+from service.store.settings import SettingsStore
 from service.store.state import CatalogueStore, SlateHistoryStore, UserStateStore
 
 log = logging.getLogger("elicit")
@@ -62,6 +66,8 @@ class Runtime:
         self.config = config
         if config["LEARNER"] not in ("in_process", "external"):
             raise ValueError(f"LEARNER must be in_process or external, got {config['LEARNER']!r}")
+        if config["LEARNING_MODE"] not in ("online", "apprentice"):
+            raise ValueError(f"LEARNING_MODE must be online or apprentice, got {config['LEARNING_MODE']!r}")
         self.clock: Clock = config.get("CLOCK") or SystemClock()
         self.embedded: EmbeddedMongo | None = None
         self.closed = False  # set by close()
@@ -113,6 +119,11 @@ class Runtime:
             SlateLearner(self.store, self.slate_models, config, self.clock),
             PromptLearner(self.store, self.prompt_models, config, self.clock),
         )
+        self.settings = SettingsStore(self.store.db)
+        self.retrainer = Retrainer(self.store, self.settings, self.learner.kinds, config, self.clock,
+                                   lambda kind: (self.slate_models if kind == "slate" else self.prompt_models).refresh())
+        self.evaluations = Evaluations(self.store, self.settings, self.learner.kinds, self.retrainer, config, self.clock)
+        self.auto_optimizer = AutoOptimizer(self.store, self.settings, self.evaluations, config, self.clock)
         self.leased_learner = LeasedLearner(
             self.learner, LearnerLease(self.store, self.clock, float(config["LEARNER_LEASE_S"])), int(config["LEARN_BATCH"])
         )
@@ -149,6 +160,8 @@ class Runtime:
             scheduler.add_job(self._learn, "interval", seconds=float(self.config["LEARN_INTERVAL_S"]), max_instances=1, coalesce=True)
         scheduler.add_job(self._refresh, "interval", seconds=float(self.config["MODEL_REFRESH_S"]), max_instances=1, coalesce=True)
         self.report_scheduler.attach(scheduler)
+        if self.auto_optimizer.enabled:  # hourly look: due once AUTO_OPTIMIZE_DAYS have passed (event time)
+            scheduler.add_job(self.auto_optimizer.wake, "interval", hours=1, max_instances=1, coalesce=True)
         scheduler.start()
         self.scheduler = scheduler
 

@@ -59,6 +59,11 @@ class ArtifactOps:
         return list(self.models.find({}, {"file_id": 0}).sort([("version", -1), ("kind", 1)]).limit(limit))
 
     @_mapped
+    def model_meta(self, model_id: str) -> dict[str, Any] | None:
+        """The index document of one version by its id (``slate-v3``)."""
+        return self.models.find_one({"_id": model_id})
+
+    @_mapped
     def load_model(self, file_id: Any) -> bytes:
         return bytes(self._model_blobs.get(file_id).read())
 

@@ -202,3 +202,86 @@ def test_errors_reach_the_clients_as_personalizer_errors(serve: Any) -> None:
         client(url).rank_multi_slot(body)
     assert bad_slot.value.error.code == "InvalidRankRequest" and bad_slot.value.error.target == "slots[1].baselineAction"
     assert app.extensions["elicit"].store.count_decisions() == 0  # nothing refused was written
+
+
+POOR = "--ccb_explore_adf --quiet"
+GENRE_ACTIONS = [{"id": f"{genre}{i}", "features": [{"genre": genre}]} for genre in "ab" for i in range(3)]
+
+
+@pytest.mark.slow
+def test_administration_client_policy_model_and_evaluations(serve: Any, clock: Any) -> None:
+    """The official administration client: learning settings, model export/import/reset,
+    an offline evaluation found better than poor settings and applied from it, then deleted."""
+    import io
+
+    import numpy as np
+    from azure.ai.personalizer import PersonalizerAdministrationClient
+
+    from service.evaluate.search import Stage
+
+    url, app = serve(SLATE_VW_ARGS=POOR, EVALUATION_MIN_DECISIONS=500, APPLY_RETRAIN_DAYS=30)
+    runtime = app.extensions["elicit"]
+    admin_key, _ = runtime.keys.create("admin", "azure-admin")
+    admin = PersonalizerAdministrationClient(url, AzureKeyCredential(admin_key), retry_total=0)
+    with pytest.raises(HttpResponseError) as refused:  # a decide key may rank, not administer
+        PersonalizerAdministrationClient(url, AzureKeyCredential(KEYS[url]), retry_total=0).get_policy()
+    assert refused.value.status_code == 403
+
+    assert admin.get_policy()["arguments"] == POOR
+    assert admin.get_service_configuration()["rewardWaitTime"] == "PT10M"
+
+    personalizer, rng = client(url), np.random.default_rng(5)
+    start = clock.now_ms()
+    for _ in range(700):  # the group × genre log of tests/service/evaluate/test_evaluations.py
+        group = "g0" if rng.random() < 0.7 else "g1"
+        ranked = personalizer.rank({"contextFeatures": [{"group": group}], "actions": GENRE_ACTIONS})
+        liked = (ranked["rewardActionId"][0] == "a") == (group == "g0")
+        personalizer.reward(ranked["eventId"], {"value": float(rng.random() < (0.9 if liked else 0.1))})
+    clock.advance(601)
+    assert runtime.learner.run_once().learned == 700
+
+    exported = b"".join(admin.export_model())
+    assert exported == runtime.slate_models.current()[0].to_bytes()
+    admin.import_model(io.BytesIO(exported))
+    assert runtime.slate_models.version_id == "slate-v2"
+    with pytest.raises(HttpResponseError) as bad_model:
+        admin.import_model(io.BytesIO(b"not a model"))
+    assert bad_model.value.status_code == 400 and bad_model.value.error.code == "InvalidModelImportFormat"
+    assert admin.get_model_properties()["lastModifiedTime"] is not None
+
+    runtime.evaluations.stages = (Stage("interactions", ((), ("UA",)), "interactions"),)
+    window = {"startTime": dt_iso(start), "endTime": dt_iso(clock.now_ms())}
+    admin.create_evaluation("offline-1", {"name": "first", **window,
+                                          "policies": [{"name": "worse", "arguments": f"{POOR} --ignore A --ignore I"}]})
+    runtime.evaluations.threads["offline-1"].join(timeout=120)
+    times = {"start_time": to_datetime(start), "end_time": to_datetime(clock.now_ms())}
+    evaluation = admin.get_evaluation("offline-1", **times)
+    assert evaluation["status"] == "Succeeded" and evaluation["name"] == "first"
+    sources = {row["name"]: row["policySource"] for row in evaluation["content"]["value"]}
+    assert sources == {"live": "Online", "uniform": "Random", "baseline": "Baseline", "worse": "Custom",
+                       "optimized": "OfflineExperimentation"}
+    assert [e["id"] for e in admin.list_evaluations()] == ["offline-1"]
+
+    with pytest.raises(HttpResponseError) as worse:
+        admin.apply_from_evaluation({"evaluationId": "offline-1", "policyName": "worse"})
+    assert worse.value.status_code == 409
+    admin.apply_from_evaluation({"evaluationId": "offline-1", "policyName": "optimized"})
+    assert "-q UA" in admin.get_policy()["arguments"]
+    assert admin.get_evaluation("offline-1", **times)["status"] == "OptimalPolicyApplied"
+
+    assert admin.reset_policy()["arguments"] == POOR
+    admin.reset_model()
+    admin.delete_evaluation("offline-1")
+    with pytest.raises(HttpResponseError) as gone:
+        admin.get_evaluation("offline-1", **times)
+    assert gone.value.status_code == 404 and gone.value.error.code == "ResourceNotFound"
+
+
+def dt_iso(ms_value: int) -> str:
+    return to_datetime(ms_value).isoformat()
+
+
+def to_datetime(ms_value: int) -> Any:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(ms_value / 1000, dt.UTC)

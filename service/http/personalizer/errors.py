@@ -36,12 +36,13 @@ ACCESS_DENIED = (
 )
 
 
-def authorize_subscription_key(key: str | None) -> None:
+def authorize_subscription_key(key: str | None, scope: str = "decide") -> None:
     """Accept or refuse a Personalizer ``Ocp-Apim-Subscription-Key``: it must be an elicit
-    API key of scope ``decide`` (or ``admin``), as made by ``elicit keys create``
-    (service/http/auth.py). ``Authorization: Bearer`` works too. Must run inside a request."""
+    API key of scope ``decide`` (or ``admin``; only ``admin`` for the administration
+    operations), as made by ``elicit keys create`` (service/http/auth.py).
+    ``Authorization: Bearer`` works too. Must run inside a request."""
     try:
-        authorize((key or "").strip() or bearer_key(), "decide")
+        authorize((key or "").strip() or bearer_key(), scope)
     except Unauthorized as exc:
         raise SubscriptionKeyRejected(ACCESS_DENIED, field="Ocp-Apim-Subscription-Key") from exc
     except Forbidden as exc:
