@@ -20,6 +20,7 @@ up at once, in one run:
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import sys
 import tempfile
@@ -52,23 +53,43 @@ CLIENTS = (1, 4, 16, 64)
 APPS = ("elicit", "bare + write", "bare")
 
 
+def logged_batches(port: int, auth: dict[str, str]) -> tuple[float, float]:
+    """``(documents, writes)`` of elicit's decision writes so far, from its ``/metrics``
+    (``elicit_log_batch_documents``, summed over the workers)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("GET", "/metrics", headers=auth)
+    text = connection.getresponse().read().decode()
+    connection.close()
+    found = {"sum": 0.0, "count": 0.0}
+    for line in text.splitlines():
+        for part in found:
+            if line.startswith(f'elicit_log_batch_documents_{part}{{collection="decisions"}}'):
+                found[part] += float(line.split()[-1])
+    return found["sum"], found["count"]
+
+
 def drive_levels(
     name: str, path: str, bodies: list[bytes], levels: tuple[int, ...], rounds: int,
-    ports: dict[str, int], auth: dict[str, str],
+    ports: dict[str, int], auth: dict[str, str], reader: dict[str, str],
 ) -> list[dict]:
     """One row per client count: elicit, bare + the same durable write (one per request),
-    bare — driven in ``rounds`` interleaved rounds, each app on the same requests."""
+    bare — driven in ``rounds`` interleaved rounds, each app on the same requests — and the
+    mean documents per group-commit write of elicit's decisions in that row."""
     rows = []
     for clients in levels:
         warmup = max(5, 160 // clients)  # 64 clients x 40 would warm up longer than they run
         runs: dict[str, list[Load]] = {app: [] for app in APPS}
+        documents, writes = 0.0, 0.0
         for share in (bodies[i::rounds] for i in range(rounds)):
+            docs_before, writes_before = logged_batches(ports["elicit"], reader)
             runs["elicit"].append(drive(ports["elicit"], path, share, clients, warmup=warmup, headers=auth))
+            docs_after, writes_after = logged_batches(ports["elicit"], reader)
+            documents, writes = documents + docs_after - docs_before, writes + writes_after - writes_before
             runs["bare + write"].append(drive(ports["bare"], f"{path}-logged", share, clients, warmup=warmup))
             runs["bare"].append(drive(ports["bare"], path, share, clients, warmup=warmup))
         ratios = [e.throughput / w.throughput for e, w in zip(runs["elicit"], runs["bare + write"])]
         rows.append({"name": name, "clients": clients, **{app: sum(r[1:], r[0]) for app, r in runs.items()},
-                     "spread": f"{min(ratios):.2f}–{max(ratios):.2f}"})
+                     "spread": f"{min(ratios):.2f}–{max(ratios):.2f}", "batch": documents / max(writes, 1.0)})
     return rows
 
 
@@ -86,6 +107,7 @@ def run(requests: int, sweep_requests: int, rounds: int, levels: tuple[int, ...]
                "ELICIT_LEARNER": "external", "ELICIT_REPORT_ENABLED": "false", "ELICIT_MONGO_URI": store.uri}
         env.pop("ELICIT_AUTH", None)
         auth = {"Authorization": f"Bearer {create_key(env)}"}
+        reader = {"Authorization": f"Bearer {create_key(env, 'read')}"}  # /metrics
         ports = {"elicit": free_port(), "bare": free_port()}
         threads = ["--workers", str(WORKERS), "--threads", str(THREADS)]
         elicit = start_server(["-m", "service.cli.main", "serve", "--port", str(ports["elicit"]), *threads], env,
@@ -95,8 +117,8 @@ def run(requests: int, sweep_requests: int, rounds: int, levels: tuple[int, ...]
                             Path(tmp) / "bare.log")
         try:
             slates = as_bodies([request_body(rng) for _ in range(requests)])
-            rows = drive_levels("slates 50x5", "/v1/slates", slates, levels, rounds, ports, auth)
-            rows += drive_levels("prompts", "/v1/prompts", prompt_bodies(rng, requests), levels, rounds, ports, auth)
+            rows = drive_levels("slates 50x5", "/v1/slates", slates, levels, rounds, ports, auth, reader)
+            rows += drive_levels("prompts", "/v1/prompts", prompt_bodies(rng, requests), levels, rounds, ports, auth, reader)
             sweep = []
             for n in (10, 50, 200, 500):
                 bodies = as_bodies([request_body(rng, n=n) for _ in range(sweep_requests)])
@@ -114,12 +136,12 @@ def print_rows(result: dict) -> None:
     before, after = result["load"]
     print(f"load average before: {before}   after: {after}")
     head = "".join(f"{app + ' req/s':>20}{'p50':>7}{'p99':>7}" for app in APPS)
-    print(f"{'':24}{head}   {'thr / b+w':>9}{'p99 / b+w':>10}{'thr / bare':>11}  {'per round':>9}")
+    print(f"{'':24}{head}   {'thr / b+w':>9}{'p99 / b+w':>10}{'thr / bare':>11}  {'per round':>9}{'docs/write':>11}")
     for row in result["rows"]:
         cells = "".join(f"{row[app].throughput:20.0f}{row[app].p(50):7.1f}{row[app].p(99):7.1f}" for app in APPS)
         e, w, b = row["elicit"], row["bare + write"], row["bare"]
         print(f"{row['name'] + ', ' + str(row['clients']) + ' clients':24}{cells}   {e.throughput / w.throughput:9.2f}"
-              f"{e.p(99) / w.p(99):10.2f}{e.throughput / b.throughput:11.2f}  {row['spread']:>9}")
+              f"{e.p(99) / w.p(99):10.2f}{e.throughput / b.throughput:11.2f}  {row['spread']:>9}{row['batch']:11.2f}")
     print(f"\n{'':34}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}   {'bare req/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
     for row in result["sweep"]:
         e, b = row["elicit"], row["bare"]

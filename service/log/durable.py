@@ -45,8 +45,9 @@ class DurableLog:
         self.store = store
         # Concurrent requests share one write each (service/log/group_commit.py).
         self._decisions: GroupCommit[dict[str, Any], dict[str, Any] | None] = GroupCommit(
-            store.insert_decisions, linger_s, batch_max)
-        self._outcomes: GroupCommit[dict[str, Any], bool] = GroupCommit(store.insert_outcomes, linger_s, batch_max)
+            store.insert_decisions, linger_s, batch_max, metrics.BATCH.labels("decisions").observe)
+        self._outcomes: GroupCommit[dict[str, Any], bool] = GroupCommit(
+            store.insert_outcomes, linger_s, batch_max, metrics.BATCH.labels("outcomes").observe)
         self.spool = spool
         self.retry_s = retry_s
         #: user → when it was forgotten (service/store/privacy.py): checked as records ship

@@ -52,8 +52,11 @@ class _Waiter(Generic[T, R]):
 
 
 class GroupCommit(Generic[T, R]):
-    def __init__(self, write: Write[T, R], linger_s: float = 0.0, max_items: int = 64) -> None:
+    def __init__(
+        self, write: Write[T, R], linger_s: float = 0.0, max_items: int = 64, on_batch: Callable[[int], None] | None = None
+    ) -> None:
         self._write = write
+        self._on_batch = on_batch  # told each batch's size (a metric)
         self.linger_s = max(0.0, linger_s)
         self.max_items = max(1, int(max_items))
         self._cond = threading.Condition()
@@ -99,6 +102,8 @@ class GroupCommit(Generic[T, R]):
             self._cond.notify_all()
 
     def _results(self, items: list[T]) -> Sequence[R | BaseException]:
+        if self._on_batch is not None:
+            self._on_batch(len(items))
         try:
             results = self._write(items)
         except BaseException as exc:  # the whole call failed: every document of it did
