@@ -24,6 +24,7 @@ import http.client
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import inprocess_cpu  # noqa: E402
 from bench_slates import request_body  # noqa: E402
-from load import ROOT, Load, as_bodies, create_key, drive, load_average, start_server, stop_server  # noqa: E402
+from load import (  # noqa: E402
+    ROOT,
+    Load,
+    as_bodies,
+    create_key,
+    drive,
+    load_average,
+    start_server,
+    stop_server,
+    tree_cpu_s,
+)
 
 from service.store import EmbeddedMongo, free_port  # noqa: E402
 
@@ -70,26 +81,38 @@ def logged_batches(port: int, auth: dict[str, str]) -> tuple[float, float]:
 
 def drive_levels(
     name: str, path: str, bodies: list[bytes], levels: tuple[int, ...], rounds: int,
-    ports: dict[str, int], auth: dict[str, str], reader: dict[str, str],
+    ports: dict[str, int], auth: dict[str, str], reader: dict[str, str], pids: dict[str, int],
 ) -> list[dict]:
     """One row per client count: elicit, bare + the same durable write (one per request),
     bare — driven in ``rounds`` interleaved rounds, each app on the same requests — and the
-    mean documents per group-commit write of elicit's decisions in that row."""
+    mean documents per group-commit write of elicit's decisions in that row, and per app the
+    CPU ms per request of its server processes and of the store (warm-up requests included)."""
     rows = []
     for clients in levels:
         warmup = max(5, 160 // clients)  # 64 clients x 40 would warm up longer than they run
         runs: dict[str, list[Load]] = {app: [] for app in APPS}
+        cpu = {(app, part): 0.0 for app in APPS for part in ("app", "store")}
+        sent = 0
         documents, writes = 0.0, 0.0
+
+        def timed(app: str, server: str, run: Callable[[], Load]) -> None:
+            app_cpu, store_cpu = tree_cpu_s(pids[server]), tree_cpu_s(pids["store"])
+            runs[app].append(run())
+            cpu[app, "app"] += tree_cpu_s(pids[server]) - app_cpu
+            cpu[app, "store"] += tree_cpu_s(pids["store"]) - store_cpu
+
         for share in (bodies[i::rounds] for i in range(rounds)):
+            sent += len(share) + warmup * clients
             docs_before, writes_before = logged_batches(ports["elicit"], reader)
-            runs["elicit"].append(drive(ports["elicit"], path, share, clients, warmup=warmup, headers=auth))
+            timed("elicit", "elicit", lambda: drive(ports["elicit"], path, share, clients, warmup=warmup, headers=auth))
             docs_after, writes_after = logged_batches(ports["elicit"], reader)
             documents, writes = documents + docs_after - docs_before, writes + writes_after - writes_before
-            runs["bare + write"].append(drive(ports["bare"], f"{path}-logged", share, clients, warmup=warmup))
-            runs["bare"].append(drive(ports["bare"], path, share, clients, warmup=warmup))
+            timed("bare + write", "bare", lambda: drive(ports["bare"], f"{path}-logged", share, clients, warmup=warmup))
+            timed("bare", "bare", lambda: drive(ports["bare"], path, share, clients, warmup=warmup))
         ratios = [e.throughput / w.throughput for e, w in zip(runs["elicit"], runs["bare + write"])]
         rows.append({"name": name, "clients": clients, **{app: sum(r[1:], r[0]) for app, r in runs.items()},
-                     "spread": f"{min(ratios):.2f}–{max(ratios):.2f}", "batch": documents / max(writes, 1.0)})
+                     "spread": f"{min(ratios):.2f}–{max(ratios):.2f}", "batch": documents / max(writes, 1.0),
+                     "cpu_ms": {key: 1000 * seconds / sent for key, seconds in cpu.items()}})
     return rows
 
 
@@ -117,8 +140,11 @@ def run(requests: int, sweep_requests: int, rounds: int, levels: tuple[int, ...]
                             Path(tmp) / "bare.log")
         try:
             slates = as_bodies([request_body(rng) for _ in range(requests)])
-            rows = drive_levels("slates 50x5", "/v1/slates", slates, levels, rounds, ports, auth, reader)
-            rows += drive_levels("prompts", "/v1/prompts", prompt_bodies(rng, requests), levels, rounds, ports, auth, reader)
+            assert store.pid is not None, "the embedded store is not running"
+            pids = {"elicit": elicit.pid, "bare": bare.pid, "store": store.pid}
+            rows = drive_levels("slates 50x5", "/v1/slates", slates, levels, rounds, ports, auth, reader, pids)
+            rows += drive_levels("prompts", "/v1/prompts", prompt_bodies(rng, requests), levels, rounds, ports, auth, reader,
+                                 pids)
             sweep = []
             for n in (10, 50, 200, 500):
                 bodies = as_bodies([request_body(rng, n=n) for _ in range(sweep_requests)])
@@ -142,6 +168,10 @@ def print_rows(result: dict) -> None:
         e, w, b = row["elicit"], row["bare + write"], row["bare"]
         print(f"{row['name'] + ', ' + str(row['clients']) + ' clients':24}{cells}   {e.throughput / w.throughput:9.2f}"
               f"{e.p(99) / w.p(99):10.2f}{e.throughput / b.throughput:11.2f}  {row['spread']:>9}{row['batch']:11.2f}")
+    print(f"\n{'CPU ms per request':24}" + "".join(f"{app + ' server':>20}{'store':>8}" for app in APPS))
+    for row in result["rows"]:
+        cells = "".join(f"{row['cpu_ms'][app, 'app']:20.2f}{row['cpu_ms'][app, 'store']:8.2f}" for app in APPS)
+        print(f"{row['name'] + ', ' + str(row['clients']) + ' clients':24}{cells}")
     print(f"\n{'':34}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}   {'bare req/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
     for row in result["sweep"]:
         e, b = row["elicit"], row["bare"]
