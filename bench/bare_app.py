@@ -2,10 +2,11 @@
 the same JSON and calls VW once — for a slate one CCB predict over all slots, for a prompt
 one ``cb_explore_adf`` predict — and answers. No validation, no user state, no logging.
 
-``POST /v1/slates-logged`` (when ``BARE_LOG_URI`` names a store) does the same and also
-inserts one document the size of an elicit decision into that store, with elicit's write
-concern, before answering: the second reference, which separates what the durable log
-write costs on this store from what elicit itself adds.
+``POST /v1/slates-logged`` and ``/v1/prompts-logged`` (when ``BARE_LOG_URI`` names a store)
+do the same and also insert one document the size of an elicit decision into that store,
+with elicit's write concern, one write per request, before answering: *bare + write*, the
+floor of any design that makes each decision durable before answering, which separates
+what the durable write costs on this store from what elicit itself adds.
 
 Item texts come from the same per-process cache elicit uses (bandit/slates.py), so the
 reference pays for no encoding elicit does not pay for either.
@@ -47,6 +48,15 @@ def create_app() -> Flask:
         assert log is not None, "BARE_LOG_URI is not set"
         log.insert_one({"_id": uuid.uuid4().hex, "kind": "slate", "user": body["user_id"], "context": body.get("context"),
                         "chosen": answer.get_json()["slate"], "packed": json.dumps({"candidates": body["candidates"]})})
+        return answer, status
+
+    @app.post("/v1/prompts-logged")
+    def logged_prompt() -> Any:
+        answer, status = prompt()
+        body = request.get_json()
+        assert log is not None, "BARE_LOG_URI is not set"
+        log.insert_one({"_id": uuid.uuid4().hex, "kind": "prompt", "user": body["user_id"], "item_id": body["item_id"],
+                        "context": body.get("context"), "chosen": answer.get_json(), "actions": actions})
         return answer, status
 
     @app.post("/v1/slates")

@@ -127,3 +127,27 @@ def as_bodies(payloads: list[dict]) -> list[bytes]:
 def load_average() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+def tree_cpu_s(root: int) -> float:
+    """CPU seconds (user + system) used so far by process ``root`` and its descendants that
+    are alive (gunicorn's master and workers; the embedded store), from /proc; 0 without it."""
+    stats: dict[int, tuple[int, float]] = {}  # pid → (parent, cpu seconds)
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        stats[int(stat.parent.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    total, wanted = 0.0, {root}
+    grew = True
+    while grew:  # descendants at any depth
+        grew = False
+        for pid, (parent, _) in stats.items():
+            if parent in wanted and pid not in wanted:
+                wanted.add(pid)
+                grew = True
+    for pid in wanted:
+        total += stats.get(pid, (0, 0.0))[1]
+    return total

@@ -47,7 +47,7 @@ def main() -> None:
 
     print(f"machine: {machine()}")
     print(f"load average before serving: {load_average()}")
-    serving = bench_serving.run(requests, sweep, rounds=3)
+    serving = bench_serving.run(requests, sweep, rounds=2, cpu_requests=100 if args.quick else 400)
     print(f"load average before learner: {load_average()}")
     learner = bench_learner.run(learn)
     print(f"load average before report:  {load_average()}")
@@ -61,16 +61,11 @@ def main() -> None:
     print("\n## nightly report (embedded store)")
     bench_report.print_rows(report)
 
-    slates, logged = serving[0], serving[1]  # elicit beside the bare app, and beside bare + log write
-    sweep_rows = [row for row in serving if row["name"].endswith("candidates, 1 client")]
+    sweep_rows = serving["sweep"]
     per_candidate = [row["elicit"].p(50) / int(row["name"].split()[1]) for row in sweep_rows]
     per_decision = [row["build_s"] / row["size"] for row in report]
     print("\n## targets")
-    print(f"slates throughput >= 0.7 x bare: {slates['elicit'].throughput / slates['bare'].throughput:.2f} x  "
-          f"{verdict(slates['elicit'].throughput >= 0.7 * slates['bare'].throughput)}")
-    print(f"  (beside the bare app plus the same durable log write: "
-          f"{slates['elicit'].throughput / logged['bare'].throughput:.2f} x)")
-    print(f"slates p99 <= 20 ms at 4 clients: {slates['elicit'].p(99):.1f} ms  {verdict(slates['elicit'].p(99) <= 20)}")
+    bench_serving.print_targets(serving)
     print(f"latency no faster than linear in candidates: p50 ms per candidate at 10/50/200/500 = "
           f"{' / '.join(f'{x:.3f}' for x in per_candidate)}  {verdict(per_candidate[-1] <= 1.5 * min(per_candidate))}")
     ratio = learner["elicit_per_s"] / learner["raw_per_s"]

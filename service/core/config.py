@@ -96,6 +96,11 @@ DEFAULTS: dict[str, Any] = {
     "SPOOL_DIR": None,  # None: DATA_DIR/spool/DB; local append-only log while MongoDB is down
     "SPOOL_MAX_BYTES": 64 << 20,  # past this the spool refuses (503 spool_full)
     "SPOOL_RETRY_S": 0.5,  # wall seconds between the shipper's attempts while spooling
+    # Group commit (service/log/group_commit.py): a batch of concurrent decisions (or outcomes)
+    # waits at most this long for more, and holds at most this many; 0 ms: it is written as
+    # soon as the previous batch is, gathering whatever arrived meanwhile (bench/bench_serving.py).
+    "GROUP_COMMIT_LINGER_MS": 0.0,
+    "GROUP_COMMIT_MAX_DOCS": 64,
     "STATE_WRITE_LINGER_S": 0.0,  # wall seconds a batch of satiation updates waits for more users
     "SHUTDOWN_FLUSH_S": 10.0,  # graceful shutdown ships the spool for at most this long
     "LOG_FORMAT": "json",  # "json" (one object per line) or "text"

@@ -78,7 +78,16 @@ class SlateUserState:
         durable = frozenset(unfield_key(k) for k, t in (state.get("durable") or {}).items() if now_ms - t < cooldown)
         consumed = frozenset(unfield_key(k) for k in (state.get("consumed") or {}))
         exhausted = self._exhausted(state.get("by_creator") or {})
-        satiation = {c.id: self._satiation(state, c, now_ms, exhausted) for c in candidates}
+        # Satiation depends on the candidate only through its category and creator: computed
+        # once per pair (a 50-item slate has a handful), the mapping shared by its candidates.
+        by_pair: dict[tuple[str | None, str | None], dict[str, Any]] = {}
+        satiation = {}
+        for c in candidates:
+            pair = (c.category, c.creator)
+            features = by_pair.get(pair)
+            if features is None:
+                features = by_pair[pair] = self._satiation(state, c, now_ms, exhausted)
+            satiation[c.id] = features
         view = UserView(consumed, durable, thumbs_down, lifted_categories, lifted_creators, exhausted, satiation)
         return view, state
 

@@ -1,6 +1,10 @@
 """Nothing acknowledged is lost: decisions and outcomes are written to MongoDB (write
 concern majority, journaled: service/store/mongo.py) or, while it is unreachable, to the
 local spool (service/log/spool.py) — either way durable before the client hears "201".
+Concurrent requests of a process share one write (group commit, service/log/group_commit.py:
+at most ``linger_s`` of waiting or ``batch_max`` documents); each is answered only once
+its batch is acknowledged, and if the batch fails each of its documents is spooled on its
+own, exactly as a request alone would be.
 
 :class:`DurableLog` is what the deciders write through. Once a store call fails as
 unreachable it is marked *down*: decisions go straight to the spool and the reads that
@@ -22,6 +26,7 @@ from typing import Any, TypeVar
 
 from service.core.errors import StoreUnavailable
 from service.log import metrics
+from service.log.group_commit import GroupCommit
 from service.log.spool import Record, Spool
 from service.store import Store
 from service.store.privacy import TOMBSTONE
@@ -35,8 +40,14 @@ class DurableLog:
     def __init__(
         self, store: Store, spool: Spool, retry_s: float = 0.5,
         forgotten: Callable[[Collection[str]], Mapping[str, int]] | None = None,
+        linger_s: float = 0.0, batch_max: int = 64,
     ) -> None:
         self.store = store
+        # Concurrent requests share one write each (service/log/group_commit.py).
+        self._decisions: GroupCommit[dict[str, Any], dict[str, Any] | None] = GroupCommit(
+            store.insert_decisions, linger_s, batch_max, metrics.BATCH.labels("decisions").observe)
+        self._outcomes: GroupCommit[dict[str, Any], bool] = GroupCommit(
+            store.insert_outcomes, linger_s, batch_max, metrics.BATCH.labels("outcomes").observe)
         self.spool = spool
         self.retry_s = retry_s
         #: user → when it was forgotten (service/store/privacy.py): checked as records ship
@@ -78,7 +89,7 @@ class DurableLog:
         the new one went to the spool."""
         if not self.down:
             try:
-                existing = self.store.insert_decision(doc)
+                existing = self._decisions.submit(doc)
                 if existing is None:
                     metrics.DECISIONS.labels(doc["kind"], "store").inc()
                 return existing, False
@@ -93,7 +104,7 @@ class DurableLog:
         """``(recorded, spooled)``; ``unchecked``: its decision could not be read (checked when shipped)."""
         if not self.down and not unchecked:
             try:
-                recorded = self.store.insert_outcome(doc)
+                recorded = self._outcomes.submit(doc)
                 metrics.OUTCOMES.labels("store").inc()
                 return recorded, False
             except StoreUnavailable as exc:

@@ -83,7 +83,9 @@ class Runtime:
         spool_dir = config.get("SPOOL_DIR") or Path(str(config["DATA_DIR"])) / "spool" / str(config["DB"])
         self.spool = Spool(Path(spool_dir), int(config["SPOOL_MAX_BYTES"]))
         self.privacy = PrivacyStore(self.store.db)
-        self.log = DurableLog(self.store, self.spool, float(config["SPOOL_RETRY_S"]), forgotten=self.privacy.forgotten_at)
+        self.log = DurableLog(self.store, self.spool, float(config["SPOOL_RETRY_S"]), forgotten=self.privacy.forgotten_at,
+                              linger_s=float(config["GROUP_COMMIT_LINGER_MS"]) / 1000.0,
+                              batch_max=int(config["GROUP_COMMIT_MAX_DOCS"]))
         self.keys = KeyStore(KeyDocuments(self.store.db), float(config["AUTH_CACHE_S"]))
         self.keys.store_down = lambda: self.log.down
         epsilon = float(config["EPSILON"])

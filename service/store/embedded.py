@@ -101,6 +101,11 @@ class EmbeddedMongo:
         ]
 
     @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs (the serving benchmark reads its CPU)."""
+        return None if self._process is None else self._process.pid
+
+    @property
     def pid_file(self) -> Path:
         return self.data_dir / f"nx-{self.port}.pid"
 

@@ -20,7 +20,7 @@ from pymongo.write_concern import WriteConcern
 
 from service.core.errors import StoreError
 from service.store.artifacts import ArtifactOps
-from service.store.compact import ItemLog
+from service.store.compact import DUPLICATE_KEY, ItemLog
 from service.store.learning import LearningOps
 from service.store.mapping import _mapped
 from service.store.window_read import pieces, prefetched
@@ -96,6 +96,36 @@ class Store(LearningOps, ArtifactOps):
         except mongo_errors.DuplicateKeyError:
             return self.get_decision(doc["_id"])
         return None
+
+    @_mapped
+    def insert_decisions(self, docs: list[dict[str, Any]]) -> list[dict[str, Any] | None | StoreError]:
+        """Insert a batch in one unordered ``insert_many`` (one durable write, service/log/group_commit.py).
+        Per document, in order: None (inserted), the stored decision when its event id was
+        taken — before, or by an earlier document of this batch — or the :class:`StoreError`
+        it alone met. A failure of the whole call (unreachable, write concern) raises."""
+        failed = self._insert_many(self.decisions, [self.item_log.compact(doc) for doc in docs])
+        taken = [docs[index]["_id"] for index, error in failed.items() if error is None]
+        stored = {doc["_id"]: doc for doc in self.decisions_by_id(taken)} if taken else {}
+        results: list[dict[str, Any] | None | StoreError] = [None] * len(docs)
+        for index, error in failed.items():
+            results[index] = error if error is not None else stored.get(docs[index]["_id"])
+        return results
+
+    @staticmethod
+    def _insert_many(collection: Any, docs: list[dict[str, Any]]) -> dict[int, StoreError | None]:
+        """Unordered ``insert_many``: the documents it refused by index — None for a taken
+        ``_id``, else the error. Raises if the write as a whole failed or is not durable."""
+        try:
+            collection.insert_many(docs, ordered=False)
+        except mongo_errors.BulkWriteError as exc:
+            if exc.details.get("writeConcernErrors"):  # written, but not as durably as asked
+                raise
+            return {
+                int(error["index"]): None if error.get("code") == DUPLICATE_KEY
+                else StoreError(f"store operation insert_many failed: {error.get('errmsg')}")
+                for error in exc.details.get("writeErrors", [])
+            }
+        return {}
 
     @_mapped
     def get_decision(self, event_id: str) -> dict[str, Any] | None:
@@ -242,6 +272,13 @@ class Store(LearningOps, ArtifactOps):
         except mongo_errors.DuplicateKeyError:
             return False
         return True
+
+    @_mapped
+    def insert_outcomes(self, docs: list[dict[str, Any]]) -> list[bool | StoreError]:
+        """Append a batch in one unordered ``insert_many``; per document: recorded (False: its
+        idempotency key was recorded before, or earlier in this batch), or its own error."""
+        failed = self._insert_many(self.outcomes, docs)
+        return [True if index not in failed else (failed[index] or False) for index in range(len(docs))]
 
     @_mapped
     def outcomes_for(self, event_ids: list[str]) -> dict[str, list[dict[str, Any]]]:

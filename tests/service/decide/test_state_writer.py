@@ -139,3 +139,26 @@ def test_a_linger_gathers_users_into_one_write_and_a_flush_ends_it_early() -> No
     assert flushed == [True]  # the flush did not wait out the 30 s linger
     assert len(batches) == 1 and sorted(batches[0]) == [f"u{n}" for n in range(5)]
     writer.close(1)
+
+
+def test_a_users_next_slate_sees_the_last_ones_exposure_while_its_write_is_still_held(client: Any, app: Any) -> None:
+    """Read-your-writes per user: the exposure update is off the response path (the
+    write-behind holds it here, not yet in the store), and the next decision counts it."""
+    from service.core.pseudonyms import user_key
+
+    runtime = app.extensions["elicit"]
+    gated = GatedWrites()
+    write = runtime.state_writer._write
+    runtime.state_writer._write = lambda batch: (gated(batch), write(batch))
+    body = {"user_id": "w2", "candidates": [{"id": f"i{k}", "category": "soup", "creator": f"chef{k}"} for k in range(4)],
+            "slots": 2}
+    assert client.post("/v1/slates", json=body).status_code == 201
+    assert gated.entered.wait(10)  # the exposure write is in flight and held
+    key = user_key(str(runtime.config["SECRET"]), "w2")
+    assert "exp_cat" not in runtime.user_state.users.get(key)  # not in the store yet
+    second = client.post("/v1/slates", json=body)
+    decision = runtime.store.get_decision(second.get_json()["event_id"])
+    assert {c["satiation"]["exp_cat"] for c in decision["candidates"]} == {2.0}  # the first slate's two soups
+    gated.gate.set()
+    assert runtime.state_writer.flush(10)
+    assert runtime.user_state.users.get(key)["exp_cat"]["soup"][0] == pytest.approx(4.0)
