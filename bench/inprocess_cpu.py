@@ -73,7 +73,9 @@ def run(uri: str, requests: int = 400) -> dict[str, dict[str, Any]]:
         runtime = Runtime(config)
         try:
             slates = [request_body(rng) for _ in range(2 * requests)]
-            prompts = [prompt_body(rng) for _ in range(2 * requests)]
+            # Prompts of the users the slates were for, as in serving: a user's first prompt
+            # without any slate history would backfill their summary once (prompt_summary.py).
+            prompts = [{**prompt_body(rng), "user_id": body["user_id"]} for body in slates]
             for body in slates[:requests]:
                 runtime.slates.decide(body)
             slate_cpu, slate_process = cpu_ms(runtime.slates.decide, slates[requests:])

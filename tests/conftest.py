@@ -22,7 +22,7 @@ from werkzeug.datastructures import Headers
 from service.core.clock import ManualClock
 from service.core.errors import StoreUnavailable
 from service.http.app import create_app
-from service.store import EmbeddedMongo
+from service.store import EmbeddedMongo, Store
 
 # Property tests are derandomised (the same examples every run, like every other seeded
 # test here) and have no per-example deadline: a loaded CI machine must not fail them.
@@ -38,6 +38,15 @@ def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     with EmbeddedMongo(tmp_path_factory.mktemp("elicit-store")) as server:
         yield server.uri
+
+
+@pytest.fixture
+def store(mongo_uri: str, db_name: str) -> Iterator[Store]:
+    """A :class:`Store` on the test's own database, dropped after it."""
+    store = Store(mongo_uri, db_name)
+    yield store
+    store.drop_database()
+    store.close()
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from policies.prompts import SESSION_FLAG
+from service.decide.prompt_summary import RecentServing
 
 #: Edits a user document in place (see ``Store.apply_user_event``).
 Change = Callable[[dict[str, Any]], None]
@@ -139,18 +140,16 @@ def _rate(user: Mapping[str, Any], key: str) -> float:
 
 def derive_context(
     user: Mapping[str, Any],
-    slates: list[Mapping[str, Any]],
-    outcomes: Mapping[str, list[Mapping[str, Any]]],
-    item_id: str,
+    recent: RecentServing,
     client_context: Mapping[str, Any],
     now: int,
     config: Mapping[str, Any],
 ) -> dict[str, Any]:
     """The context elicit adds to a prompt decision (VW namespace ``D``).
 
-    ``slates``: the user's slate decisions of the last ``PROMPT_HISTORY_S``, newest first;
-    ``outcomes``: the outcome documents of those that served ``item_id``. "Day" and "hour"
-    are the last 24 h and 60 min of event time.
+    ``recent``: the user's slates of the last ``PROMPT_HISTORY_S`` and the prompted item's
+    consumption from them (service/decide/prompt_summary.py). "Day" and "hour" are the last
+    24 h and 60 min of event time.
     """
     history_ms = int(float(config["PROMPT_HISTORY_S"]) * 1000)
     prompts = list(user.get("prompts") or [])
@@ -166,23 +165,16 @@ def derive_context(
         in_session = since is not None and since < float(config["PROMPT_SESSION_GAP_S"]) * 1000
     day = sum(t > now - DAY_MS for t in times)
 
-    consumed = 0.0
-    for doc_list in outcomes.values():
-        for doc in doc_list:
-            consumed += sum(float(o.get("value", 1.0)) for o in doc["outcomes"] if o["item_id"] == item_id and o["type"] == "consume")
-
+    consumed = recent.consumed
     liked_categories = {
         like["category"] for like in user.get("liked") or [] if like.get("category") and like["t"] > now - history_ms
     }
     slots = hits = 0
-    for slate in slates:
-        if slate["t"] <= now - DAY_MS:
+    for t, categories in recent.slates:
+        if t <= now - DAY_MS:
             continue
-        # Decisions logged before chosen named the category carry it in their candidates.
-        categories = {c.get("id"): c.get("category") for c in slate.get("candidates") or []}
-        for choice in slate.get("chosen") or []:
-            slots += 1
-            hits += choice.get("category", categories.get(choice["item_id"])) in liked_categories
+        slots += len(categories)
+        hits += sum(category in liked_categories for category in categories)
     return {
         "prompts_1h": sum(t > now - HOUR_MS for t in times),
         "prompts_24h": day,

@@ -32,6 +32,7 @@ from service.core.clock import Clock
 from service.core.errors import StoreUnavailable
 from service.core.idempotency import replayed, request_digest
 from service.core.pseudonyms import user_key
+from service.decide.event_writer import EventWriter
 from service.decide.experiments import ExperimentBook, arms_of, setting
 from service.decide.prompt_state import (
     Change,
@@ -42,6 +43,7 @@ from service.decide.prompt_state import (
     prompt_answered,
     prompt_shown,
 )
+from service.decide.prompt_summary import RecentServing, SummaryState, backfill_fields, from_log, from_summary
 from service.decide.requests import FeedbackIn, PromptRequest, PromptResponseIn, check_prompt, parse_model
 from service.log.decisions import prompt_decision
 from service.log.durable import DurableLog
@@ -71,9 +73,16 @@ def prompt_response(decision: Mapping[str, Any]) -> dict[str, Any]:
 class PromptService:
     def __init__(
         self, store: Store, registry: ModelRegistry[ActionModel], config: Mapping[str, Any], clock: Clock,
-        durable: DurableLog, experiments: ExperimentBook | None = None,
+        durable: DurableLog, experiments: ExperimentBook | None = None, summary: SummaryState | None = None,
+        events: EventWriter | None = None,
     ) -> None:
         self.store = store
+        # Prompts counted as shown, off the response path (service/decide/event_writer.py);
+        # without, counted before the response.
+        self.events = events
+        # The users' running summaries of recent slates (service/decide/prompt_summary.py);
+        # without, every prompt reads the user's recent slates and outcomes from the log.
+        self.summary = summary
         self.experiments = experiments
         self.log = durable  # decisions: store, or the spool while it is down (service/log/durable.py)
         self.registry = registry
@@ -110,10 +119,12 @@ class PromptService:
 
         def known() -> tuple[dict[str, Any], dict[str, Any]]:
             user = self.store.get_user(key) or {}
+            if self.events is not None:  # this process's counts not yet written
+                user = self.events.overlay(key, user)
             return user, self._derive(user, key, request.item_id, request.context, now)
 
         def blank() -> tuple[dict[str, Any], dict[str, Any]]:  # store down: what a new user would get
-            return {}, derive_context({}, [], {}, request.item_id, request.context, now, self.config)
+            return {}, derive_context({}, RecentServing(), request.context, now, self.config)
 
         (user, derived), degraded = self.log.read(known, blank)
         context = PromptContext(request.context, derived)
@@ -144,7 +155,7 @@ class PromptService:
     def after_spooled(self, decision: dict[str, Any]) -> None:
         """A spooled prompt decision reached the store: count the prompt as shown."""
         if decision["ask"]:
-            self.store.apply_user_event(decision["user"], f"shown:{decision['_id']}", prompt_shown(decision))
+            self._shown(decision)
 
     def _replay(self, existing: Mapping[str, Any], request_hash: str | None) -> dict[str, Any]:
         replayed(existing, "prompt", request_hash)
@@ -157,18 +168,32 @@ class PromptService:
         if not decision["ask"]:
             return
         try:
-            self.store.apply_user_event(decision["user"], f"shown:{decision['_id']}", prompt_shown(decision), known=user)
+            self._shown(decision, user)
         except StoreUnavailable as exc:
             self.log.mark_down(exc)
             log.warning("prompt %s not yet counted as shown: store unreachable", decision["_id"])
 
+    def _shown(self, decision: Mapping[str, Any], user: dict[str, Any] | None = None) -> None:
+        event_id, change = f"shown:{decision['_id']}", prompt_shown(decision)
+        if self.events is None:
+            self.store.apply_user_event(decision["user"], event_id, change, known=user)
+        else:
+            self.events.put(decision["user"], [(event_id, change)], at=int(decision["t"]))
+
     def _derive(
         self, user: Mapping[str, Any], key: str, item_id: str, client_context: Mapping[str, Any], now: int
     ) -> dict[str, Any]:
-        slates = self.store.recent_slates(key, now - self._ms("PROMPT_HISTORY_S"), RECENT_SLATES, candidates=False)
-        serving = [s["_id"] for s in slates if any(c["item_id"] == item_id for c in s.get("chosen") or [])]
-        outcomes = self.store.outcomes_for(serving) if serving else {}
-        return derive_context(user, slates, outcomes, item_id, client_context, now, self.config)
+        since = now - self._ms("PROMPT_HISTORY_S")
+        if self.summary is not None:
+            state = self.summary.with_pending(key, user.get("slate") or {})
+            if state.get("summary"):  # the running summary: no read of decisions or outcomes
+                return derive_context(user, from_summary(state, item_id, since), client_context, now, self.config)
+        # No summary yet (state from before it, or no writer of it): read the log, and backfill.
+        slates = self.store.recent_slates(key, since, RECENT_SLATES, candidates=False)
+        outcomes = self.store.outcomes_for([s["_id"] for s in slates]) if slates else {}
+        if self.summary is not None:
+            self.summary.record_summary(key, backfill_fields(slates, outcomes), now)
+        return derive_context(user, from_log(slates, outcomes, item_id), client_context, now, self.config)
 
     # responses and feedback -------------------------------------------------------------------
 

@@ -6,7 +6,9 @@ configured half-life (docs/design.md, "Graded thumbs and not going berserk": exp
 has to sweep them. Writes are read-modify-write on one user's document: two concurrent
 requests of the same user may lose one increment, which a decayed count shrugs off.
 Explicit feedback the rules act on (thumbs down, double-up lifts) is kept here too, written
-when it arrives (:meth:`SlateUserState.record_feedback`), so a slate reads one document.
+when it arrives (:meth:`SlateUserState.record_feedback`), so a slate reads one document; and
+so is the summary of recent slates that prompt decisions read (service/decide/prompt_summary.py).
+Exposures, consumption and the summary go through the write-behind (service/decide/state_writer.py).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 from bandit.slates import Candidate
 from policies.guards import SlateRules, UserView
+from service.decide.prompt_summary import appended_amounts, appended_slots
 from service.decide.state_writer import StateWriter
 from service.store.privacy import TOMBSTONE
 from service.store.state import CatalogueStore, UserStateStore, field_key, unfield_key
@@ -60,6 +63,16 @@ class SlateUserState:
         """The user's stored slate state, with this process's unwritten exposure updates."""
         state = self.users.get(user)
         return state if self.writer is None else self.writer.overlay(user, state)
+
+    def with_pending(self, user: str, state: Mapping[str, Any]) -> dict[str, Any]:
+        """``state`` as read by someone else (a prompt decision reads the whole user document)
+        with this process's unwritten updates on top."""
+        return dict(state) if self.writer is None else self.writer.overlay(user, state)
+
+    def record_summary(self, user: str, fields: Mapping[str, Any], now_ms: int) -> None:
+        """A backfilled prompt summary (service/decide/prompt_summary.py), queued like the
+        slate's own updates so that a later one of the same process lands after it."""
+        self._write(user, fields, now_ms)
 
     def view(self, user: str, now_ms: int, candidates: Sequence[Candidate]) -> tuple[UserView, dict[str, Any]]:
         """The user's view for the rules, with satiation features per candidate, and the raw state."""
@@ -171,7 +184,14 @@ class SlateUserState:
             **self._bumped(state, "exp_cat", [c.category for c in served if c.category is not None], now_ms),
             **self._bumped(state, "exp_creator", [c.creator for c in served if c.creator is not None], now_ms),
             **{f"seen_creator.{field_key(c.creator)}": now_ms for c in served if c.creator is not None},
+            # What prompt decisions read instead of the log (service/decide/prompt_summary.py).
+            "recent_slots": appended_slots(state, now_ms, [c.category for c in served]),
+            **({"summary": 1} if not state else {}),  # a first slate: no history to backfill
         }
+        self._write(user, fields, now_ms)
+
+    def _write(self, user: str, fields: Mapping[str, Any], now_ms: int) -> None:
+        """Derived bookkeeping, off the response path when there is a writer (state_writer.py)."""
         if self.writer is None:
             self.users.set_fields(user, fields)
         else:
@@ -197,8 +217,13 @@ class SlateUserState:
             fields[f"consumed.{field_key(item['id'])}"] = now_ms
             if item.get("creator"):
                 fields[f"by_creator.{field_key(item['creator'])}.{field_key(item['id'])}"] = now_ms
+        amounts: dict[str, list[float]] = defaultdict(list)
         for outcome in outcomes:
             item = items.get(outcome["item_id"])
             if outcome["type"] == "purchase" and item and item.get("kind") == "durable" and item.get("category"):
                 fields[f"durable.{field_key(item['category'])}"] = now_ms
-        self.users.set_fields(user, fields)
+            if outcome["type"] == "consume" and item:
+                amounts[item["id"]].append(float(outcome.get("value", 1.0)))
+        for item_id, values in amounts.items():  # prompt_summary.py: what prompt decisions read
+            fields[f"consumed_amounts.{field_key(item_id)}"] = appended_amounts(state, item_id, int(decision["t"]), values)
+        self._write(user, fields, now_ms)

@@ -166,7 +166,8 @@ class SlateDecider:
         if existing is not None:  # a concurrent request with the same event id won the race
             return self._replay(existing, request_hash), False
         if not spooled:
-            self._record_served(user, now, served, state)
+            # A state the store could not give (``blind_user``) is re-read, not written back as empty.
+            self._record_served(user, now, served, None if blind_user else state)
         return decision, True
 
     def _over_react(self, over: OverReaction, state: Mapping[str, Any], now: int, candidates: list[Candidate],

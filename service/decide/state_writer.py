@@ -1,10 +1,18 @@
 """Write-behind for per-user satiation bookkeeping.
 
-A slate's exposure update (:meth:`service.decide.slate_state.SlateUserState.record_served`) is
-derived data: it is written after the decision is durable, and one that is lost decays
-away (docs/design.md, "Graded thumbs and not going berserk"). So it does not hold up the response: it is queued
-here, and one background thread per process writes every pending user in one bulk write
-(one round trip however many requests queued in the meantime).
+A slate's exposure update and an outcome's consumption update
+(:meth:`service.decide.slate_state.SlateUserState.record_served`, ``record_outcomes``), and the
+prompt summary they keep (service/decide/prompt_summary.py), are derived data: written after
+the decision or outcome they stem from is durable, and rebuilt from it when needed. So they do
+not hold up the response: they are queued here, and one background thread per process writes
+every pending user in one bulk write (one round trip however many requests queued meanwhile).
+
+Durability, stated: a graceful stop flushes them (:meth:`close`); a worker killed with -9
+loses what it queued in the last moments (one store round trip, milliseconds). A lost
+exposure decays away (docs/design.md, "Graded thumbs and not going berserk"); a lost
+consumption can let the item be served once more and leaves it out of one prompt feature;
+the summary of a user is rebuilt from the log when its mark is missing. The decisions and
+outcomes themselves are never in this queue.
 
 Reads in the same process see queued writes (:meth:`StateWriter.overlay`), so a user's next
 slate from the same worker counts the last one. Another worker may miss it until the flush
@@ -38,17 +46,30 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Collection, Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 log = logging.getLogger("elicit")
 
 Batch = dict[str, dict[str, Any]]  # user key → dotted paths under the user's slate state → value
+V = TypeVar("V")  # what is queued per user
 
 
-class StateWriter:
+class WriteBehind(Generic[V]):
+    """The queue, its thread, read-your-writes and the forgetting check; what is queued per
+    user, how two puts merge and how a read sees them are the subclass's (:class:`StateWriter`;
+    service/decide/event_writer.py)."""
+
+    what = "satiation state"  # for the log
+    def _merge(self, queued: V | None, value: V) -> V:
+        raise NotImplementedError
+
+    def _apply(self, state: dict[str, Any], value: V) -> dict[str, Any]:
+        """``state`` as it will be once ``value`` is written (never the caller's dict edited)."""
+        raise NotImplementedError
+
     def __init__(
         self,
-        write: Callable[[Batch], None],
+        write: Callable[[dict[str, V]], None],
         on_error: Callable[[Exception], None] | None = None,
         max_pending: int = 10_000,
         linger_s: float = 0.0,
@@ -61,8 +82,8 @@ class StateWriter:
         self._erase = erase  # delete these users' state again
         self.max_pending = max_pending
         self.linger_s = linger_s
-        self._pending: Batch = {}
-        self._inflight: Batch = {}
+        self._pending: dict[str, V] = {}
+        self._inflight: dict[str, V] = {}
         self._at: dict[str, int] = {}  # user → the newest event time behind its pending fields
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -70,32 +91,33 @@ class StateWriter:
         self._closed = False
         self._flushing = 0
 
-    def put(self, user: str, fields: Mapping[str, Any], at: int) -> None:
-        """Queue ``$set`` of ``fields`` on ``user``'s state; later values of a path win.
-        ``at``: the event time the fields stem from (a decision's, an outcome's)."""
-        if not fields:
+    def put(self, user: str, value: V, at: int) -> None:
+        """Queue ``value`` for ``user``'s state. ``at``: the event time it stems from (a
+        decision's, an outcome's)."""
+        if not value:
             return
         with self._cond:
             closed = self._closed
         if closed:  # shutting down: a request still in flight writes its own
-            self._write_quietly({user: dict(fields)}, {user: at})
+            self._write_quietly({user: self._merge(None, value)}, {user: at})
             return
         with self._cond:
             while len(self._pending) >= self.max_pending and user not in self._pending:
                 self._ensure_thread()
                 self._cond.wait(0.1)
-            self._pending.setdefault(user, {}).update(fields)
+            self._pending[user] = self._merge(self._pending.get(user), value)
             self._at[user] = max(self._at.get(user, at), at)
             self._ensure_thread()
             self._cond.notify_all()
 
     def overlay(self, user: str, state: Mapping[str, Any]) -> dict[str, Any]:
-        """``state`` (the user's stored slate state) with this process's unwritten fields on top."""
+        """``state`` (the user's stored state) with this process's unwritten updates on top."""
         with self._cond:
-            fields = {**self._inflight.get(user, {}), **self._pending.get(user, {})}
+            inflight, pending = self._inflight.get(user), self._pending.get(user)
         merged = dict(state)
-        for path, value in fields.items():
-            _set_path(merged, path.split("."), value)
+        for value in (inflight, pending):
+            if value is not None:
+                merged = self._apply(merged, value)
         return merged
 
     def flush(self, timeout: float | None = None) -> bool:
@@ -116,7 +138,7 @@ class StateWriter:
             self._closed = True
             self._cond.notify_all()
         if not done:
-            log.warning("state writer closed with %d users' satiation updates unwritten", len(self._pending))
+            log.warning("write-behind closed with %d users' %s unwritten", len(self._pending), self.what)
 
     def _ensure_thread(self) -> None:
         # Threads do not survive fork (gunicorn workers): start one per process, lazily.
@@ -142,13 +164,13 @@ class StateWriter:
                 self._inflight = {}
                 self._cond.notify_all()
 
-    def _gone(self, batch: Batch, times: Mapping[str, int]) -> set[str]:
+    def _gone(self, batch: dict[str, V], times: Mapping[str, int]) -> set[str]:
         """Users of ``batch`` forgotten at or after the event time of their queued fields."""
         assert self._forgotten is not None
         gone = self._forgotten(list(batch))
         return {user for user, at in gone.items() if at >= times.get(user, at)}
 
-    def _write_quietly(self, batch: Batch, times: Mapping[str, int]) -> None:
+    def _write_quietly(self, batch: dict[str, V], times: Mapping[str, int]) -> None:
         try:
             if self._forgotten is not None and self._erase is None:
                 batch = {user: fields for user, fields in batch.items() if user not in self._gone(batch, times)}
@@ -161,9 +183,22 @@ class StateWriter:
                 if self._forgotten is not None and self._erase is not None and (late := self._gone(batch, times)):
                     self._erase(late)  # forgotten while this batch was being written
         except Exception as exc:  # a lost exposure count decays away; the decision is durable
-            log.warning("satiation state of %d users not updated: %s", len(batch), exc)
+            log.warning("%s of %d users not updated: %s", self.what, len(batch), exc)
             if self._on_error is not None:
                 self._on_error(exc)
+
+
+class StateWriter(WriteBehind[dict[str, Any]]):
+    """``$set`` of dotted fields under users' slate state; later values of a path win."""
+
+    def _merge(self, queued: dict[str, Any] | None, value: dict[str, Any]) -> dict[str, Any]:
+        return {**(queued or {}), **value}
+
+    def _apply(self, state: dict[str, Any], value: dict[str, Any]) -> dict[str, Any]:
+        merged = dict(state)
+        for path, field in value.items():
+            _set_path(merged, path.split("."), field)
+        return merged
 
 
 def _set_path(doc: dict[str, Any], parts: list[str], value: Any) -> None:

@@ -21,6 +21,7 @@ from policies.guards import SlateRules
 from service.core.clock import Clock, SystemClock
 from service.core.errors import StoreUnavailable
 from service.decide.catalogue import Catalogue
+from service.decide.event_writer import EventWriter
 from service.decide.experiments import ExperimentBook
 from service.decide.prompts import PromptService
 from service.decide.slate_state import SlateUserState
@@ -100,6 +101,10 @@ class Runtime:
         self.state_writer = StateWriter(user_store.set_fields_many, on_error=self._state_write_failed,
                                         linger_s=float(config["STATE_WRITE_LINGER_S"]),
                                         forgotten=self.privacy.forgotten_at, erase=self.privacy.erase_state)
+        # Prompts counted as shown: the same write-behind, over the prompt state's per-event updates.
+        self.event_writer = EventWriter(self.store.apply_user_events, on_error=self._state_write_failed,
+                                        linger_s=float(config["STATE_WRITE_LINGER_S"]),
+                                        forgotten=self.privacy.forgotten_at, erase=self.privacy.erase_state)
         self.user_state = SlateUserState(
             user_store, self.catalogue, slate_rules(config), float(config["SATIATION_HALF_LIFE_DAYS"]), self.state_writer
         )
@@ -112,7 +117,8 @@ class Runtime:
         self.prompt_models: ModelRegistry[ActionModel] = ModelRegistry(
             self.store, "prompt", lambda: ActionModel.new(epsilon=epsilon, args=prompt_args), ActionModel.from_bytes
         )
-        self.prompts = PromptService(self.store, self.prompt_models, config, self.clock, self.log, self.experiments)
+        self.prompts = PromptService(self.store, self.prompt_models, config, self.clock, self.log, self.experiments,
+                                     summary=self.user_state, events=self.event_writer)
         self.prompts.feedback_hooks.append(self.user_state.record_feedback)
         self.log.hooks.update(slate=self.slates.after_spooled, outcome=self.slates.after_spooled_outcome,
                               prompt=self.prompts.after_spooled)
@@ -207,6 +213,7 @@ class Runtime:
         if self.leased_learner.leading:
             self.leased_learner.release_quietly()
         self.state_writer.close(float(self.config["SHUTDOWN_FLUSH_S"]))
+        self.event_writer.close(float(self.config["SHUTDOWN_FLUSH_S"]))
         self.log.close(float(self.config["SHUTDOWN_FLUSH_S"]))  # graceful shutdown ships the spool
         self.store.close()
         if self.embedded is not None:

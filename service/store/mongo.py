@@ -9,8 +9,7 @@ unreachable → :class:`StoreUnavailable` (HTTP 503), anything else → :class:`
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import gridfs
@@ -23,14 +22,11 @@ from service.store.artifacts import ArtifactOps
 from service.store.compact import DUPLICATE_KEY, ItemLog
 from service.store.learning import LearningOps
 from service.store.mapping import _mapped
+from service.store.user_events import UserEventOps
 from service.store.window_read import pieces, prefetched
 
-#: Event ids remembered per user so a retried update is applied once (see ``apply_user_event``).
-USER_EVENTS_KEPT = 500
-USER_UPDATE_ATTEMPTS = 20
 
-
-class Store(LearningOps, ArtifactOps):
+class Store(LearningOps, ArtifactOps, UserEventOps):
     """Collections of docs/design.md, "Collections", behind methods that say what they do."""
 
     def __init__(
@@ -202,44 +198,6 @@ class Store(LearningOps, ArtifactOps):
     @_mapped
     def get_user(self, user: str) -> dict[str, Any] | None:
         return self.users.find_one({"_id": user})
-
-    @_mapped
-    def apply_user_event(
-        self, user: str, event_id: str, change: Callable[[dict[str, Any]], None], known: dict[str, Any] | None = None
-    ) -> bool:
-        """Apply ``change`` (a function that edits the document in place) to the user's state
-        once per ``event_id``; False if that event was applied before.
-
-        Optimistic read-modify-write on a ``rev`` counter: read, apply, ``$set`` the changed
-        top-level fields where ``rev`` is still what was read, retry on a lost race. Not
-        ``$push``/``$inc``: nx-27017 stores sub-documents ``$push``-ed onto an existing array
-        as JSON strings and an upsert's dotted ``$inc`` as a literal dotted field
-        (docs/store.md). Fields of the document this change leaves alone (other features'
-        state) are not written. The event id joins the bounded ``events`` list in the same write.
-        ``known``: the document as the caller read it a moment ago (``{}``: there was none),
-        tried first to save a read; a stale one just loses the race once."""
-        for attempt in range(USER_UPDATE_ATTEMPTS):
-            current = known if attempt == 0 and known is not None else self.users.find_one({"_id": user})
-            if not current:  # None, or ``known={}``: the caller saw no document
-                state: dict[str, Any] = {"_id": user, "rev": 1, "events": [event_id]}
-                change(state)
-                try:
-                    self.users.insert_one(state)
-                    return True
-                except mongo_errors.DuplicateKeyError:
-                    continue  # created concurrently: read it and apply on top
-            events = list(current.get("events") or [])
-            if event_id in events:
-                return False
-            state = copy.deepcopy(current)
-            change(state)
-            state["events"] = (events + [event_id])[-USER_EVENTS_KEPT:]
-            state["rev"] = int(current.get("rev") or 0) + 1
-            changed = {key: value for key, value in state.items() if key != "_id" and current.get(key) != value}
-            result = self.users.update_one({"_id": user, "rev": current.get("rev")}, {"$set": changed})
-            if result.modified_count == 1:
-                return True
-        raise StoreError(f"the state of user {user} kept changing under concurrent updates; retry later")
 
     # feedback -----------------------------------------------------------------------------
 

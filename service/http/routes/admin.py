@@ -93,8 +93,9 @@ def list_models() -> ResponseReturnValue:
           responses={200: UserForgotten}, errors=(422,), **_ADMIN)
 def forget_user(user_id: str) -> ResponseReturnValue:
     rt = runtime()
-    # This worker's queued exposure updates first: written after the delete they would
+    # This worker's queued state updates first: written after the delete they would
     # bring the user's state back (another worker's land within milliseconds of a request).
     rt.state_writer.flush(float(rt.config["SHUTDOWN_FLUSH_S"]))
+    rt.event_writer.flush(float(rt.config["SHUTDOWN_FLUSH_S"]))
     counts = rt.privacy.forget(user_key(str(rt.config["SECRET"]), user_id), rt.clock.now_ms())
     return jsonify({"forgotten": True, **counts})

@@ -60,6 +60,7 @@ def test_repeated_event_id_replays_and_counts_the_prompt_once(client: Any, runti
     assert prompt(client, event_id="same", item_id="other").status_code == 409
     client.post("/v1/slates", json={"user_id": "u", "candidates": [{"id": "a"}], "slots": 1, "event_id": "slate-1"})
     assert prompt(client, event_id="slate-1").status_code == 409  # an id used by a slate
+    assert runtime.event_writer.flush(5)  # counted as shown behind the response (service/decide/event_writer.py)
     shown = len((runtime.store.get_user(runtime.prompts._user("u1")) or {}).get("prompts") or [])
     assert shown == (1 if first.get_json()["ask"] else 0)
 

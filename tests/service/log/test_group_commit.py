@@ -8,11 +8,9 @@ store's batch write is wrapped to count its calls and to hold them at a gate.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from service.core.errors import StoreUnavailable
 from service.log.durable import DurableLog
@@ -20,14 +18,6 @@ from service.log.spool import Spool
 from service.store import Store
 
 WAIT_S = 30.0  # generous bounds on waits that end as soon as the event happens; never a timing assertion
-
-
-@pytest.fixture
-def store(mongo_uri: str, db_name: str) -> Iterator[Store]:
-    store = Store(mongo_uri, db_name)
-    yield store
-    store.drop_database()
-    store.close()
 
 
 def durable(store: Store, tmp_path: Path, batch: int) -> DurableLog:
