@@ -59,8 +59,12 @@ def _shown(key: str) -> str:
 #: JSON text that may hold one of them: an escaped control character or surrogate, DEL or
 #: a C1 control written raw (raw C0 controls are not valid JSON), or a run of 19 digits
 #: (2⁶³ has 19). A body without any is
-#: let through without the walk: one search in C, where the walk is Python per key.
-_MAY_HOLD = re.compile(rb"\\u00[0-9a-fA-F]{2}|\\u007[fF]|\\u[dD][89a-fA-F][0-9a-fA-F]{2}|\\[bfnrt]|\x7f|\xc2[\x80-\x9f]|[0-9]{19}")
+#: let through without the walk: a few searches in C, where the walk is Python per key.
+#: Four searches, each skipped when the byte it starts with is absent, not one alternation:
+#: the alternation tried every branch at every byte (0.46 against 0.2 ms on a 50-candidate slate).
+_MAY_HOLD_ESCAPE = re.compile(rb"\\u00[0-9a-fA-F]{2}|\\u007[fF]|\\u[dD][89a-fA-F][0-9a-fA-F]{2}|\\[bfnrt]")
+_MAY_HOLD_C1 = re.compile(rb"\xc2[\x80-\x9f]")
+_MAY_HOLD_DIGITS = re.compile(rb"[0-9]{19}")
 
 
 def may_hold(raw: bytes) -> bool:
@@ -71,7 +75,12 @@ def may_hold(raw: bytes) -> bool:
     >>> may_hold(b'{"n": 9223372036854775808}'), may_hold(b'{"n": 922337203685477580}')
     (True, False)
     """
-    return _MAY_HOLD.search(raw) is not None
+    return (
+        (b"\\" in raw and _MAY_HOLD_ESCAPE.search(raw) is not None)
+        or b"\x7f" in raw
+        or (b"\xc2" in raw and _MAY_HOLD_C1.search(raw) is not None)
+        or _MAY_HOLD_DIGITS.search(raw) is not None
+    )
 
 
 def check_text(value: Any) -> None:
