@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 
 import numpy as np
@@ -59,7 +60,7 @@ class PromptAction:
     def name(self) -> str:
         return f"{self.format}/{self.visibility}" if self.ask else NO_PROMPT
 
-    @property
+    @cached_property  # asked for every action of every prompt decision; the action never changes
     def vw_text(self) -> str:
         features: dict[str, Any] = {"action": self.name, "ask": self.ask}
         if self.ask:
