@@ -32,7 +32,7 @@ from service.core.clock import Clock
 from service.core.errors import StoreUnavailable
 from service.core.idempotency import replayed, request_digest
 from service.core.pseudonyms import user_key
-from service.decide.event_writer import EventWriter
+from service.decide.event_writer import EventWriter, Queued
 from service.decide.experiments import ExperimentBook, arms_of, setting
 from service.decide.prompt_state import (
     Change,
@@ -117,16 +117,17 @@ class PromptService:
         now = self.clock.now_ms()
         key = self._user(request.user_id)
 
-        def known() -> tuple[dict[str, Any], dict[str, Any]]:
-            user = self.store.get_user(key) or {}
-            if self.events is not None:  # this process's counts not yet written
-                user = self.events.overlay(key, user)
-            return user, self._derive(user, key, request.item_id, request.context, now)
+        def known() -> tuple[dict[str, Any] | None, dict[str, Any]]:
+            stored = self.store.get_user(key) or {}
+            # With this process's counts not yet written on top (read-your-writes per user).
+            user = stored if self.events is None else self.events.overlay(key, stored)
+            return stored, self._derive(user, key, request.item_id, request.context, now)
 
-        def blank() -> tuple[dict[str, Any], dict[str, Any]]:  # store down: what a new user would get
-            return {}, derive_context({}, RecentServing(), request.context, now, self.config)
+        def blank() -> tuple[dict[str, Any] | None, dict[str, Any]]:  # store down: what a new user would get
+            return None, derive_context({}, RecentServing(), request.context, now, self.config)
 
-        (user, derived), degraded = self.log.read(known, blank)
+        # ``stored``: the user's document as read, handed to the shown count's write (no second read).
+        (stored, derived), degraded = self.log.read(known, blank)
         context = PromptContext(request.context, derived)
         model, version_id = self.registry.current()
         pmf = LearnedPromptPolicy(model, self.floor).distribution(context, self.actions)
@@ -149,7 +150,7 @@ class PromptService:
         if existing is not None:  # a concurrent request with the same event id won the race
             return self._replay(existing, request_hash), False
         if not spooled:
-            self._count_shown(decision, user)
+            self._count_shown(decision, stored)
         return prompt_response(decision), True
 
     def after_spooled(self, decision: dict[str, Any]) -> None:
@@ -178,7 +179,7 @@ class PromptService:
         if self.events is None:
             self.store.apply_user_event(decision["user"], event_id, change, known=user)
         else:
-            self.events.put(decision["user"], [(event_id, change)], at=int(decision["t"]))
+            self.events.put(decision["user"], Queued([(event_id, change)], known=user), at=int(decision["t"]))
 
     def _derive(
         self, user: Mapping[str, Any], key: str, item_id: str, client_context: Mapping[str, Any], now: int

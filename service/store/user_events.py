@@ -9,9 +9,9 @@ literal dotted field (docs/store.md). Fields a change leaves alone (other featur
 are not written. The event id joins the bounded ``events`` list in the same write.
 
 :meth:`UserEventOps.apply_user_events` does the same for many users in one read and one
-bulk write (the write-behind of service/decide/event_writer.py); a user whose conditional
-write lost a race is then done one event at a time, and what the bulk write did is skipped
-by its event ids.
+bulk write (the write-behind of service/decide/event_writer.py), the read skipped for users
+whose document the caller read a moment ago; a user whose conditional write lost a race is
+then done one event at a time, and what the bulk write did is skipped by its event ids.
 """
 
 from __future__ import annotations
@@ -84,10 +84,18 @@ class UserEventOps:
         raise StoreError(f"the state of user {user} kept changing under concurrent updates; retry later")
 
     @_mapped
-    def apply_user_events(self, batch: Mapping[str, Sequence[tuple[str, Change]]]) -> None:
+    def apply_user_events(
+        self, batch: Mapping[str, Sequence[tuple[str, Change]]], known: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> None:
         """:meth:`apply_user_event` of every ``(event id, change)`` of every user, in order:
-        one read and one unordered bulk write when no other writer raced it."""
-        found = {doc["_id"]: doc for doc in self.users.find({"_id": {"$in": list(batch)}})}
+        one unordered bulk write when no other writer raced it. ``known``: documents as the
+        callers read them (``{}``: there was none), used instead of reading them again; a
+        stale one loses its race and is done again one by one."""
+        known = known or {}
+        unknown = [user for user in batch if user not in known]
+        found: dict[str, Any] = {user: doc or None for user, doc in known.items()}
+        if unknown:
+            found.update({doc["_id"]: doc for doc in self.users.find({"_id": {"$in": unknown}})})
         writes: list[Any] = []
         for user, events in batch.items():
             current = found.get(user)

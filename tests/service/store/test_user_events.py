@@ -40,3 +40,18 @@ def test_the_bulk_apply_keeps_every_event_of_writers_racing_on_one_user(store: S
     assert store.get_user("other-b0-")["shown"] == {"single": 10}
     store.apply_user_events({"k": [("a0-0", add), ("new", add)]})  # a replay inside a batch is skipped
     assert store.get_user("k")["shown"] == {"single": 161}
+
+
+def test_documents_the_caller_read_save_the_read_and_a_stale_one_is_redone(store: Store) -> None:
+    def add(state: dict) -> None:
+        state["shown"] = {"single": state.get("shown", {}).get("single", 0) + 1}
+
+    store.apply_user_events({"k": [("e1", add)]}, known={"k": {}})  # read a moment ago: no document
+    fresh = store.get_user("k")
+    store.apply_user_events({"k": [("e2", add)]}, known={"k": fresh})
+    assert store.get_user("k")["shown"] == {"single": 2} and store.get_user("k")["rev"] == 2
+    # Stale: read before e2 was written (its rev is old), and "no document" for one that exists.
+    store.apply_user_events({"k": [("e3", add)], "j": [("e1", add)]}, known={"k": fresh})
+    store.apply_user_events({"j": [("e2", add)]}, known={"j": {}})
+    assert store.get_user("k")["shown"] == {"single": 3} and store.get_user("k")["events"] == ["e1", "e2", "e3"]
+    assert store.get_user("j")["shown"] == {"single": 2}
