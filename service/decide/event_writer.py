@@ -18,7 +18,7 @@ their events were queued is erased again after the write.
 
     >>> applied = []
     >>> def shown(state): state["shown"] = state.get("shown", 0) + 1
-    >>> writer = EventWriter(lambda events, known: applied.append((events, known)))
+    >>> writer = EventWriter(applying(lambda events, known: applied.append((events, known))))
     >>> writer.overlay("u", {"shown": 1, "events": ["e0"]})  # nothing queued
     {'shown': 1, 'events': ['e0']}
     >>> writer.put("u", Queued([("e1", shown)], known={"rev": 3}), at=5); writer.flush(5.0)
@@ -31,7 +31,7 @@ their events were queued is erased again after the write.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,23 +59,17 @@ def _newer(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> Mapping[
     return b if int(b.get("rev") or 0) >= int(a.get("rev") or 0) else a
 
 
+def applying(apply: ApplyEvents) -> Callable[[dict[str, Queued]], None]:
+    """An :class:`EventWriter`'s write: ``apply`` each user's events with the documents read."""
+    def write(batch: dict[str, Queued]) -> None:
+        apply({user: queued.events for user, queued in batch.items()},
+              {user: queued.known for user, queued in batch.items() if queued.known is not None})
+
+    return write
+
+
 class EventWriter(WriteBehind[Queued]):
     what = "prompt-state events"
-
-    def __init__(
-        self,
-        apply: ApplyEvents,
-        on_error: Callable[[Exception], None] | None = None,
-        max_pending: int = 10_000,
-        linger_s: float = 0.0,
-        forgotten: Callable[[Collection[str]], Mapping[str, int]] | None = None,
-        erase: Callable[[Collection[str]], None] | None = None,
-    ) -> None:
-        def write(batch: dict[str, Queued]) -> None:
-            apply({user: queued.events for user, queued in batch.items()},
-                  {user: queued.known for user, queued in batch.items() if queued.known is not None})
-
-        super().__init__(write, on_error, max_pending, linger_s, forgotten, erase)
 
     def _merge(self, queued: Queued | None, value: Queued) -> Queued:
         if queued is None:

@@ -21,7 +21,7 @@ from policies.guards import SlateRules
 from service.core.clock import Clock, SystemClock
 from service.core.errors import StoreUnavailable
 from service.decide.catalogue import Catalogue
-from service.decide.event_writer import EventWriter
+from service.decide.event_writer import EventWriter, applying
 from service.decide.experiments import ExperimentBook
 from service.decide.prompts import PromptService
 from service.decide.slate_state import SlateUserState
@@ -102,7 +102,7 @@ class Runtime:
                                         linger_s=float(config["STATE_WRITE_LINGER_S"]),
                                         forgotten=self.privacy.forgotten_at, erase=self.privacy.erase_state)
         # Prompts counted as shown: the same write-behind, over the prompt state's per-event updates.
-        self.event_writer = EventWriter(self.store.apply_user_events, on_error=self._state_write_failed,
+        self.event_writer = EventWriter(applying(self.store.apply_user_events), on_error=self._state_write_failed,
                                         linger_s=float(config["STATE_WRITE_LINGER_S"]),
                                         forgotten=self.privacy.forgotten_at, erase=self.privacy.erase_state)
         self.user_state = SlateUserState(
