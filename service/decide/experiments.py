@@ -23,35 +23,15 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Protocol
-
-from pydantic import Field, StrictFloat, StrictInt
+from typing import Any, Protocol
 
 from bandit.errors import Conflict, InvalidInput, NotFound
 from policies.arms import ArmSettings, SettingError
 from service.core.errors import StoreUnavailable
-from service.decide.requests import _Strict, parse_model
+from service.decide.requests import ExperimentIn, parse_model
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-#: Arms per experiment: enough for a control, a treatment and a few variants.
-MAX_ARMS = 8
 SHARE_TOLERANCE = 1e-9
-Number = StrictInt | StrictFloat
-Time = Annotated[int, Field(ge=0, le=253_402_300_799_999)] | Annotated[str, Field(min_length=4, max_length=40)]
-
-
-class ArmIn(_Strict):
-    name: str | None = None
-    share: Number
-    settings: dict[str, Any] = Field(default_factory=dict)
-
-
-class ExperimentIn(_Strict):
-    arms: list[ArmIn] = Field(min_length=2, max_length=MAX_ARMS)
-    enrolled: Number = 1.0
-    start: Time | None = None
-    stop: Time | None = None
-    description: Annotated[str, Field(max_length=1000)] = ""
 
 
 @dataclass(frozen=True)
