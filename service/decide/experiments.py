@@ -15,7 +15,6 @@ move users between arms mid-experiment; stop it and define a new one instead.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 import re
@@ -27,6 +26,7 @@ from typing import Any, Protocol
 
 from bandit.errors import Conflict, InvalidInput, NotFound
 from policies.arms import ArmSettings, SettingError
+from service.core.clock import epoch_ms
 from service.core.errors import StoreUnavailable
 from service.decide.requests import ExperimentIn, parse_model
 
@@ -127,20 +127,16 @@ def parse_experiment(name: str, payload: Any, now_ms: int) -> Experiment:
 
 
 def event_time(value: Any, field: str) -> int:
-    """Epoch milliseconds, or an ISO date/time (UTC unless it says), as event time.
+    """Epoch milliseconds, or an ISO date/time (UTC unless it says), as event time; a string
+    of digits is an ISO basic date (``"20260101"``), as it always was here.
 
     >>> event_time("2026-01-01", "start"), event_time(5, "start")
     (1767225600000, 5)
     """
-    if isinstance(value, int):
-        return value
     try:
-        moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return epoch_ms(value, digits_as_ms=False)
     except ValueError as exc:
         raise InvalidInput("must be epoch milliseconds or an ISO date/time", field=field) from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return int(moment.timestamp() * 1000)
 
 
 def position(secret: str, experiment: str, user: str) -> float:
