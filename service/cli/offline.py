@@ -3,11 +3,11 @@ process's runtime without HTTP or background jobs."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING
 
 import click
 
+from service.core.clock import epoch_ms
 from service.core.config import load_config
 
 if TYPE_CHECKING:
@@ -18,17 +18,12 @@ def parse_time(text: str | None, default_ms: int) -> int:
     """ISO date or datetime (UTC unless it says otherwise), or epoch milliseconds."""
     if text is None:
         return default_ms
-    if text.isascii() and text.isdigit():
-        if len(text) > 15:  # past the year 33658: a typo, and more than BSON's dates hold
-            raise click.BadParameter(f"{text} is too large for epoch milliseconds")
-        return int(text)
+    if text.isascii() and text.isdigit() and len(text) > 15:  # past the year 33658: a typo, beyond BSON's dates
+        raise click.BadParameter(f"{text} is too large for epoch milliseconds")
     try:
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return epoch_ms(text)
     except ValueError as exc:
         raise click.BadParameter(f"{text!r} is neither an ISO date/time nor epoch milliseconds") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return int(moment.timestamp() * 1000)
 
 
 def offline_runtime() -> Runtime:

@@ -8,9 +8,40 @@ cooldowns and the nightly schedule follow event time and nothing ever sleeps.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from typing import Protocol
+
+
+def epoch_ms(value: int | float | str, *, digits_as_ms: bool = True) -> int:
+    """An event time given by a person (API body, command line, configuration) as integer
+    epoch milliseconds: a number as it is; a string of ASCII digits as epoch milliseconds
+    (with ``digits_as_ms=False``, as an ISO basic date such as ``20260101``); any other
+    string as an ISO 8601 date or date/time, UTC unless it says otherwise (``Z`` allowed).
+    Anything else raises ValueError; callers word the refusal for their users.
+
+    >>> epoch_ms("2026-01-01"), epoch_ms("2026-01-01T01:00+01:00"), epoch_ms("2026-01-01T00:00Z"), epoch_ms(5)
+    (1767225600000, 1767225600000, 1767225600000, 5)
+    >>> epoch_ms("20260101"), epoch_ms("20260101", digits_as_ms=False)
+    (20260101, 1767225600000)
+    >>> epoch_ms("yesterday")
+    Traceback (most recent call last):
+    ...
+    ValueError: 'yesterday' is neither epoch milliseconds nor an ISO date/time
+    """
+    if isinstance(value, (int, float)):
+        return int(value)
+    text = str(value)
+    if digits_as_ms and text.isascii() and text.isdigit():
+        return int(text)
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is neither epoch milliseconds nor an ISO date/time") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return int(moment.timestamp() * 1000)
 
 
 class Clock(Protocol):

@@ -17,13 +17,13 @@ from pydantic import Field
 from bandit.errors import InvalidInput, NotFound
 from bandit.features import validate as validate_features
 from service.core.clock import Clock
-from service.decide.requests import Id, _Strict, parse_model
+from service.decide.requests import Id, StrictModel, parse_model
 from service.store.state import CatalogueStore
 
 MAX_ITEMS_PER_PUT = 10_000
 
 
-class ItemIn(_Strict):
+class ItemIn(StrictModel):
     id: Id
     category: Id | None = None
     creator: Id | None = None
@@ -31,7 +31,7 @@ class ItemIn(_Strict):
     features: dict[str, Any] = Field(default_factory=dict)
 
 
-class ItemsRequest(_Strict):
+class ItemsRequest(StrictModel):
     items: list[ItemIn] = Field(min_length=1, max_length=MAX_ITEMS_PER_PUT)
 
 

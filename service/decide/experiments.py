@@ -15,7 +15,6 @@ move users between arms mid-experiment; stop it and define a new one instead.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 import re
@@ -23,35 +22,16 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Protocol
-
-from pydantic import Field, StrictFloat, StrictInt
+from typing import Any, Protocol
 
 from bandit.errors import Conflict, InvalidInput, NotFound
 from policies.arms import ArmSettings, SettingError
+from service.core.clock import epoch_ms
 from service.core.errors import StoreUnavailable
-from service.decide.requests import _Strict, parse_model
+from service.decide.requests import ExperimentIn, parse_model
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-#: Arms per experiment: enough for a control, a treatment and a few variants.
-MAX_ARMS = 8
 SHARE_TOLERANCE = 1e-9
-Number = StrictInt | StrictFloat
-Time = Annotated[int, Field(ge=0, le=253_402_300_799_999)] | Annotated[str, Field(min_length=4, max_length=40)]
-
-
-class ArmIn(_Strict):
-    name: str | None = None
-    share: Number
-    settings: dict[str, Any] = Field(default_factory=dict)
-
-
-class ExperimentIn(_Strict):
-    arms: list[ArmIn] = Field(min_length=2, max_length=MAX_ARMS)
-    enrolled: Number = 1.0
-    start: Time | None = None
-    stop: Time | None = None
-    description: Annotated[str, Field(max_length=1000)] = ""
 
 
 @dataclass(frozen=True)
@@ -147,20 +127,16 @@ def parse_experiment(name: str, payload: Any, now_ms: int) -> Experiment:
 
 
 def event_time(value: Any, field: str) -> int:
-    """Epoch milliseconds, or an ISO date/time (UTC unless it says), as event time.
+    """Epoch milliseconds, or an ISO date/time (UTC unless it says), as event time; a string
+    of digits is an ISO basic date (``"20260101"``), as it always was here.
 
     >>> event_time("2026-01-01", "start"), event_time(5, "start")
     (1767225600000, 5)
     """
-    if isinstance(value, int):
-        return value
     try:
-        moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return epoch_ms(value, digits_as_ms=False)
     except ValueError as exc:
         raise InvalidInput("must be epoch milliseconds or an ISO date/time", field=field) from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return int(moment.timestamp() * 1000)
 
 
 def position(secret: str, experiment: str, user: str) -> float:

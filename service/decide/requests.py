@@ -14,7 +14,7 @@ import re
 from typing import Annotated, Any, Literal, TypeVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictFloat, StrictInt, ValidationError
 
 from bandit.errors import InvalidInput, MalformedRequest
 from bandit.features import validate as validate_features
@@ -37,11 +37,13 @@ EventId = Annotated[str, Field(min_length=1, max_length=128)]
 
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
+    """A request body: unknown fields refused, no type coercion."""
+
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-class CandidateIn(_Strict):
+class CandidateIn(StrictModel):
     id: Id
     features: Features = Field(default_factory=dict)
     category: Id | None = None
@@ -52,12 +54,12 @@ class CandidateIn(_Strict):
     _features_json: str | None = PrivateAttr(default=None)
 
 
-class SlotIn(_Strict):
+class SlotIn(StrictModel):
     id: Id
     features: Features = Field(default_factory=dict)
 
 
-class SlateRequest(_Strict):
+class SlateRequest(StrictModel):
     user_id: Id
     context: Features = Field(default_factory=dict)
     candidates: list[CandidateIn] = Field(min_length=1)
@@ -66,33 +68,54 @@ class SlateRequest(_Strict):
     defer_activation: bool = False
 
 
-class OutcomeIn(_Strict):
+class OutcomeIn(StrictModel):
     item_id: Id
     type: OutcomeType
     value: float = 1.0
 
 
-class OutcomesRequest(_Strict):
+class OutcomesRequest(StrictModel):
     outcomes: list[OutcomeIn] = Field(min_length=1, max_length=1000)
     outcome_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
 
 
-class PromptRequest(_Strict):
+class PromptRequest(StrictModel):
     user_id: Id
     item_id: Id
     context: Features = Field(default_factory=dict)
     event_id: EventId | None = None
 
 
-class PromptResponseIn(_Strict):
+class PromptResponseIn(StrictModel):
     response: PromptResponseType
 
 
-class FeedbackIn(_Strict):
+class FeedbackIn(StrictModel):
     user_id: Id
     item_id: Id
     value: FeedbackValue
     visibility: Literal["private", "public"]
+
+
+#: Arms per experiment: enough for a control, a treatment and a few variants.
+MAX_ARMS = 8
+Number = StrictInt | StrictFloat
+#: Event time: epoch milliseconds (to the end of the year 9999) or an ISO date/time.
+Time = Annotated[int, Field(ge=0, le=253_402_300_799_999)] | Annotated[str, Field(min_length=4, max_length=40)]
+
+
+class ArmIn(StrictModel):
+    name: str | None = None
+    share: Number
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class ExperimentIn(StrictModel):  # PUT /v1/experiments/<name> (service/decide/experiments.py)
+    arms: list[ArmIn] = Field(min_length=2, max_length=MAX_ARMS)
+    enrolled: Number = 1.0
+    start: Time | None = None
+    stop: Time | None = None
+    description: Annotated[str, Field(max_length=1000)] = ""
 
 
 M = TypeVar("M", bound=BaseModel)

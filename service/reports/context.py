@@ -59,7 +59,7 @@ class ReportSources:
     #: likes and served slots for the berserk index
     history: SlateHistoryStore
     catalogue: CatalogueStore
-    #: experiment definitions and their decisions (None: the section says so)
+    #: experiment definitions and their users' feedback (None: the section says so)
     experiments: ExperimentStore | None = None
     #: runs the slate pass in time partitions (service/reports/partitions.py); None: one pass here
     partitions: Any = None

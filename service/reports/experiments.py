@@ -30,6 +30,7 @@ from bandit.ope.sequence import ConfidenceSequence
 from policies.berserk import DAY_MS, Like, Slot, berserk_index
 from service.decide.experiments import Arm, Experiment
 from service.reports.context import ReportContext, finite, iso
+from service.store.experiments import decisions_query
 from service.store.privacy import TOMBSTONE
 
 CONSUMED = ("consume", "purchase")
@@ -68,6 +69,7 @@ def _tally(ctx: ReportContext, experiment: Experiment, until_ms: int) -> tuple[d
     """Per user: counts over the experiment; each user's arm; likes and slots for the berserk index."""
     store = ctx.sources.experiments
     arms = [arm.name for arm in experiment.arms]
+    query = decisions_query(experiment.name, arms, experiment.start_ms, until_ms)
     users: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     arm_of: dict[str, str] = {}
     days: dict[str, set[int]] = defaultdict(set)
@@ -75,7 +77,7 @@ def _tally(ctx: ReportContext, experiment: Experiment, until_ms: int) -> tuple[d
     owner: dict[str, str] = {}
     slots: dict[str, list[Slot]] = defaultdict(list)
     decisions = 0
-    for doc in store.decisions_of(experiment.name, arms, experiment.start_ms, until_ms):
+    for doc in ctx.store.iter_decisions(query, light=True):  # what per-user outcomes need: no features
         user = doc["user"]
         if user == TOMBSTONE:
             continue
@@ -92,10 +94,9 @@ def _tally(ctx: ReportContext, experiment: Experiment, until_ms: int) -> tuple[d
             tally["shown"] += 1
             response = doc.get("response") or {}
             tally["answered"] += response.get("type") in ANSWERS
-    for outcome in store.outcome_docs(slates):
-        user = owner.get(outcome["event_id"])
-        if user is not None:
-            users[user]["consumed"] += sum(o.get("type") in CONSUMED for o in outcome.get("outcomes") or [])
+    for event_id, outcomes in ctx.store.outcomes_for(slates).items():
+        for outcome in outcomes:
+            users[owner[event_id]]["consumed"] += sum(o.get("type") in CONSUMED for o in outcome.get("outcomes") or [])
     likes = []
     for fb in store.feedback_between(sorted(arm_of), experiment.start_ms, until_ms):
         if fb.get("value") in ("up", "double_up"):

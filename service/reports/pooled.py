@@ -16,7 +16,6 @@ both are in the figure's ``series`` for the page's nights-in-sequence plots.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from scipy import stats
 
 from bandit.ope.evidence import Evidence
 from bandit.ope.sequence import ConfidenceSequence
+from service.core.clock import epoch_ms
 from service.reports.context import ReportContext, finite, iso
 
 KEY = "evidence"
@@ -63,12 +63,7 @@ def parse_since(value: Any) -> int | None:
     """
     if value is None or value == "":
         return None
-    if isinstance(value, (int, float)) or str(value).isdigit():
-        return int(value)
-    moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return int(moment.timestamp() * 1000)
+    return epoch_ms(value)
 
 
 def start_of_pooling(config: Mapping[str, Any], until_ms: int) -> int | None:

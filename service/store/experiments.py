@@ -15,7 +15,6 @@ from typing import Any
 import pymongo
 from pymongo.database import Database
 
-from service.store.compact import ItemLog
 from service.store.mongo import _mapped
 
 ARMS_FIELD = "experiment_arms"
@@ -30,13 +29,21 @@ def arm_tag(experiment: str, arm: str) -> str:
     return f"{experiment}:{arm}"
 
 
+def decisions_query(experiment: str, arms: list[str], since_ms: int, until_ms: int) -> dict[str, Any]:
+    """The experiment's decisions in ``[since_ms, until_ms)``, for ``Store.iter_decisions``
+    (which reads them in bounded ``t`` pieces from the ``experiment_arms`` index).
+
+    >>> decisions_query("e", ["a", "b"], 0, 10)
+    {'experiment_arms': {'$in': ['e:a', 'e:b']}, 't': {'$gte': 0, '$lt': 10}}
+    """
+    return {ARMS_FIELD: {"$in": [arm_tag(experiment, arm) for arm in arms]}, "t": {"$gte": since_ms, "$lt": until_ms}}
+
+
 class ExperimentStore:
     def __init__(self, db: Database[dict[str, Any]]) -> None:
         self.experiments = db["experiments"]
         self.decisions = db["decisions"]
         self.feedback = db["feedback"]
-        self.outcomes = db["outcomes"]
-        self.item_log = ItemLog(db)
 
     @_mapped
     def ensure_indexes(self) -> None:
@@ -67,28 +74,6 @@ class ExperimentStore:
             out[arm] = {"decisions": self.decisions.count_documents(query),
                         "users": len(self.decisions.distinct("user", query))}
         return out
-
-    @_mapped
-    def decisions_of(self, experiment: str, arms: list[str], since_ms: int, until_ms: int) -> Iterator[dict[str, Any]]:
-        """The experiment's decisions in ``[since_ms, until_ms)``, light: what per-user outcomes
-        need (no candidate features)."""
-        query = {ARMS_FIELD: {"$in": [arm_tag(experiment, arm) for arm in arms]}, "t": {"$gte": since_ms, "$lt": until_ms}}
-        projection = {"kind": 1, "t": 1, "user": 1, "experiments": 1, "chosen": 1, "ask": 1, "response": 1,
-                      "window_end": 1, "candidates": 1, "packed": 1}
-        batch: list[dict[str, Any]] = []
-        for doc in self.decisions.find(query, projection=projection).sort("t", pymongo.ASCENDING):
-            batch.append(doc)
-            if len(batch) >= 1000:
-                yield from self.item_log.expand(batch, features=False)
-                batch = []
-        if batch:
-            yield from self.item_log.expand(batch, features=False)
-
-    @_mapped
-    def outcome_docs(self, event_ids: list[str]) -> Iterator[dict[str, Any]]:
-        for start in range(0, len(event_ids), 1000):
-            yield from self.outcomes.find({"event_id": {"$in": event_ids[start:start + 1000]}},
-                                          projection={"event_id": 1, "outcomes": 1, "t": 1})
 
     @_mapped
     def feedback_between(self, users: list[str], since_ms: int, until_ms: int) -> Iterator[dict[str, Any]]:

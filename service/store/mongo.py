@@ -239,8 +239,12 @@ class Store(LearningOps, ArtifactOps, UserEventOps):
         return [True if index not in failed else (failed[index] or False) for index in range(len(docs))]
 
     @_mapped
-    def outcomes_for(self, event_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    def outcomes_for(self, event_ids: list[str], chunk: int = 1000) -> dict[str, list[dict[str, Any]]]:
+        """Each decision's outcomes in event-time order, read ``chunk`` decisions at a time
+        (a bounded ``$in``: a report asks for every slate of an experiment)."""
         grouped: dict[str, list[dict[str, Any]]] = {event_id: [] for event_id in event_ids}
-        for doc in self.outcomes.find({"event_id": {"$in": event_ids}}).sort("t", 1):
-            grouped[doc["event_id"]].append(doc)
+        wanted = list(grouped)
+        for start in range(0, len(wanted), chunk):
+            for doc in self.outcomes.find({"event_id": {"$in": wanted[start:start + chunk]}}).sort("t", 1):
+                grouped[doc["event_id"]].append(doc)
         return grouped

@@ -11,7 +11,8 @@ from typing import Any
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from service.decide.experiments import Experiment, ExperimentIn
+from service.decide.experiments import Experiment
+from service.decide.requests import ExperimentIn
 from service.http.contract import endpoint
 from service.http.responses import ExperimentList, ExperimentOut
 from service.http.routes import json_body, runtime

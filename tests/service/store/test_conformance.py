@@ -171,6 +171,7 @@ def test_outcomes_append_once_per_key_and_group_by_event(store: Store) -> None:
     store.insert_outcome({"_id": "e2/o1", "event_id": "e2", "t": 4, "outcomes": []})
     grouped = store.outcomes_for(["e1", "e2", "e3"])
     assert [d["t"] for d in grouped["e1"]] == [3, 5] and len(grouped["e2"]) == 1 and grouped["e3"] == []
+    assert store.outcomes_for(["e1", "e2", "e3", "e1"], chunk=1) == grouped  # bounded reads, each decision once
 
 
 def test_models_round_trip_newest_first_and_versions_are_unique(store: Store) -> None:
