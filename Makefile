@@ -26,5 +26,6 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
+# The demo's throwaway store lives in RAM (/dev/shm, service/cli/demo.py default_store_dir).
 clean:
-	rm -rf $(VENV) .elicit
+	rm -rf $(VENV) .elicit /dev/shm/elicit-demo-$(shell id -u)
