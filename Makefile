@@ -17,11 +17,9 @@ DEMO_ARGS ?=
 demo: $(STAMP)
 	$(BIN)/elicit demo $(DEMO_ARGS)
 
-# One pytest worker per core, at most 4 (each starts its own embedded store): 733 tests took
-# 14 min on one worker, 9 min on two, on the 2-core CI machine.
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n auto --maxprocesses 4
+	$(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

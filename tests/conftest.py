@@ -1,8 +1,8 @@
 """Fixtures in the Flask tutorial's shape: ``app``, ``client``, ``runner``.
 
-One embedded nx-27017 server per test session (per pytest-xdist worker under `make test`),
-started exactly as the service starts it and spoken to over the wire; each test gets its
-own database on it. Set
+One embedded nx-27017 server per test session (per worker under pytest-xdist), started
+exactly as the service starts it and spoken to over the wire; each test gets its own
+database on it. Set
 ``ELICIT_TEST_MONGO_URI`` to run the same suite against a real MongoDB.
 """
 

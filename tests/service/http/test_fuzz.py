@@ -106,6 +106,10 @@ def test_extreme_requests_to_every_operation_answer_4xx_quickly_and_write_nothin
         app = make_app()
         runtime, client = app.extensions["elicit"], app.test_client()
         seed(client)
+        # What the seeds derive (exposure, the prompt's shown count) is written just after their
+        # responses: wait for it, or the first fuzzed request's "before" misses it (seen once,
+        # under load: "refused but wrote").
+        assert runtime.state_writer.flush(30) and runtime.event_writer.flush(30)
         try:
             fuzz(operation, doc, client, runtime, tally)
         except Exception as exc:  # collect them all: one run names every failing operation
