@@ -30,13 +30,13 @@ their events were queued is erased again after the write.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from service.decide.prompt_state import Change
 from service.decide.state_writer import WriteBehind
+from service.store.user_events import applied
 
 Events = list[tuple[str, Change]]
 #: ``Store.apply_user_events``: each user's events, and the documents already read.
@@ -77,13 +77,7 @@ class EventWriter(WriteBehind[Queued]):
         return Queued([*queued.events, *value.events], _newer(queued.known, value.known))
 
     def _apply(self, state: dict[str, Any], value: Queued) -> dict[str, Any]:
-        seen = set(state.get("events") or [])
-        fresh = [(event_id, change) for event_id, change in value.events if event_id not in seen]
-        if not fresh:
-            return state
-        merged = copy.deepcopy(state)
-        for event_id, change in fresh:
-            change(merged)
-            seen.add(event_id)
-            merged["events"] = [*(merged.get("events") or []), event_id]
-        return merged
+        # What the store's write will make of the document (the events it has not seen yet,
+        # applied in order); the key only names a document that does not exist yet.
+        merged = applied(str(state.get("_id", "")), state or None, value.events)
+        return state if merged is None else merged
